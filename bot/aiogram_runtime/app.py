@@ -1,0 +1,76 @@
+"""Long polling with aiogram: start, run, and stop gracefully."""
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand
+
+from bot.aiogram_runtime.render import AiogramFiles
+from bot.aiogram_runtime.routers import payer_router
+from bot.in_flight import InFlight
+from bot.wiring import Services
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 5
+COMMANDS = {
+    "en": {"report": "Report a duplicate charge", "status": "My refunds", "help": "Help",
+           "language": "Language", "cancel": "Cancel the current report"},
+    "zh": {"report": "报告重复扣款", "status": "我的退款", "help": "帮助", "language": "语言",
+           "cancel": "取消当前报告"},
+}
+
+
+def make_bot(services: Services) -> Bot:
+    """An aiogram Bot talking to TELEGRAM_API_BASE."""
+    settings = services.settings
+    api = TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
+    return Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
+
+
+def make_dispatcher(services: Services, bot: Bot) -> tuple[Dispatcher, InFlight]:
+    """The dispatcher with one router per audience."""
+    in_flight = InFlight()
+    dispatcher = Dispatcher()
+    dispatcher.include_router(payer_router(services.payer_desk(AiogramFiles(bot)), in_flight))
+
+    @dispatcher.startup()
+    async def announce_commands(bot: Bot) -> None:
+        for language, commands in COMMANDS.items():
+            menu = [BotCommand(command=c, description=d) for c, d in commands.items()]
+            await bot.set_my_commands(menu, language_code=None if language == "en" else language)
+
+    @dispatcher.shutdown()
+    async def finish_updates_in_hand() -> None:
+        if not await in_flight.drained(SHUTDOWN_GRACE_SECONDS):
+            log.warning("stopped with updates still in hand; they will be redelivered")
+
+    return dispatcher, in_flight
+
+
+class AiogramRunner:
+    """Runs long polling until stopped (by a signal, or by `stop()`)."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.bot = make_bot(services)
+        self.dispatcher, self.in_flight = make_dispatcher(services, self.bot)
+
+    async def run(self, *, handle_signals: bool = True) -> None:
+        """Poll until SIGTERM/SIGINT (or `stop()`); the update in hand is finished first."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_signals=handle_signals,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+            tasks_concurrency_limit=64,
+            polling_timeout=10,
+        )
+
+    async def stop(self) -> None:
+        """Stop polling from inside the process."""
+        try:
+            await self.dispatcher.stop_polling()
+        except RuntimeError:
+            pass  # polling had not started or has already stopped

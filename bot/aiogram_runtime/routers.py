@@ -1,0 +1,39 @@
+"""Routers per audience, filtered once at the parent."""
+
+from contextlib import suppress
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message, Update
+
+from bot.aiogram_runtime.render import render
+from bot.aiogram_runtime.translate import event_from_callback, event_from_message
+from bot.in_flight import InFlight
+from handlers.payer_desk import PayerDesk
+
+
+def payer_router(desk: PayerDesk, in_flight: InFlight) -> Router:
+    """Private chats with payers."""
+    router = Router(name="payers")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+
+    @router.message()
+    async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
+        """Every private message goes to the payer desk."""
+        async with in_flight:
+            outputs = await desk.handle(event_from_message(message, event_update.update_id))
+            await render(bot, message.chat.id, outputs)
+
+    @router.callback_query()
+    async def on_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
+        """Every button press in a private chat goes to the payer desk."""
+        async with in_flight:
+            event = event_from_callback(query, event_update.update_id)
+            outputs = await desk.handle(event)
+            toast = await render(bot, event.chat_id, outputs)
+            with suppress(TelegramBadRequest):  # the query may have expired meanwhile
+                await query.answer(toast)
+
+    return router

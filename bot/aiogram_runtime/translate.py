@@ -1,0 +1,61 @@
+"""aiogram objects → framework-free Events."""
+
+from aiogram.types import CallbackQuery, Message, User
+
+from handlers.events import Attachment, Event, EventKind, Person
+
+
+def person_of(user: User) -> Person:
+    """The handlers' view of a Telegram user."""
+    return Person(user.id, user.first_name or "", user.username, user.language_code)
+
+
+def event_from_message(message: Message, update_id: int) -> Event:
+    """A message becomes a text, command, photo, document or 'other' event."""
+    common = {
+        "update_id": update_id,
+        "person": person_of(message.from_user),
+        "chat_id": message.chat.id,
+        "chat_type": message.chat.type,
+        "message_id": message.message_id,
+        "media_group_id": message.media_group_id,
+    }
+    if message.text is not None:
+        command = _command_of(message)
+        if command:
+            name, args = command
+            return Event(kind=EventKind.COMMAND, text=message.text, command=name, args=args, **common)
+        return Event(kind=EventKind.TEXT, text=message.text, **common)
+    if message.photo:
+        largest = message.photo[-1]
+        attachment = Attachment(largest.file_id, largest.file_size, None, None)
+        return Event(kind=EventKind.PHOTO, attachment=attachment, **common)
+    if message.document:
+        document = message.document
+        attachment = Attachment(document.file_id, document.file_size, document.mime_type,
+                                document.file_name)
+        return Event(kind=EventKind.DOCUMENT, attachment=attachment, **common)
+    return Event(kind=EventKind.OTHER, other_kind=str(message.content_type), **common)
+
+
+def _command_of(message: Message) -> tuple[str, str] | None:
+    entities = message.entities or []
+    if not any(e.type == "bot_command" and e.offset == 0 for e in entities):
+        return None
+    head, _, args = message.text.partition(" ")
+    name = head[1:].split("@", 1)[0].lower()
+    return name, args.strip()
+
+
+def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
+    """A button press; its data is passed on as sent, to be checked by the handlers."""
+    message = query.message
+    return Event(
+        update_id=update_id,
+        person=person_of(query.from_user),
+        chat_id=message.chat.id if message else query.from_user.id,
+        chat_type=message.chat.type if message else "private",
+        kind=EventKind.BUTTON,
+        button_data=query.data or "",
+        message_id=message.message_id if message else None,
+    )

@@ -1,0 +1,160 @@
+"""The `refund-bot` command."""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.transaction_import import read_csv, save_all
+from bot.wiring import build_services
+from handlers.money import Money
+from storage.tickets import all_tickets
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="refund-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="migrate the database, then run the bot (long polling)")
+    commands.add_parser("migrate", help="migrate the database to the latest schema")
+    importer = commands.add_parser("import-transactions", help="import the merchant's CSV export")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tickets = commands.add_parser("tickets", help="list tickets")
+    tickets.add_argument("--json", action="store_true", help="print a JSON array")
+    sandbox = commands.add_parser("sandbox", help="serve the local Telegram Bot API sandbox")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--token", default="123456:sandbox-token")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    arguments = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if arguments.command == "sandbox":
+        from bot.sandbox.__main__ import serve
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve("127.0.0.1", arguments.port, arguments.token, "refund_assistant_bot", False))
+        return 0
+    if arguments.command == "import-transactions" and not arguments.file.is_file():
+        print(f"refund-bot: {arguments.file}: no such file", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"refund-bot: configuration error: {error}", file=sys.stderr)
+        return 2
+    redact_secrets(settings.bot_token.get_secret_value())
+    action = {
+        "run": run_bot,
+        "migrate": migrate,
+        "import-transactions": import_transactions,
+        "tickets": list_tickets,
+    }[arguments.command]
+    return asyncio.run(action(settings, arguments))
+
+
+class SecretRedactor(logging.Filter):
+    """Replaces a secret in every log record, wherever a library may have put it."""
+
+    def __init__(self, secret: str):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "***"), None
+        return True
+
+
+def redact_secrets(secret: str) -> None:
+    """Keep the bot token out of the logs."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretRedactor(secret))
+
+
+async def run_bot(settings: Settings, arguments) -> int:
+    """Migrate, then poll until SIGTERM or Ctrl-C."""
+    from bot.aiogram_runtime.app import AiogramRunner
+
+    if settings.bot_runtime != "aiogram":
+        print("refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram", file=sys.stderr)
+        return 2
+    services = await build_services(settings)
+    try:
+        await AiogramRunner(services).run()
+    finally:
+        await services.close()
+    return 0
+
+
+async def migrate(settings: Settings, arguments) -> int:
+    """Bring the database schema up to date."""
+    services = await build_services(settings)
+    await services.close()
+    print("database is up to date")
+    return 0
+
+
+async def import_transactions(settings: Settings, arguments) -> int:
+    """Import a CSV of transactions: every row, or none if any row is bad."""
+    path: Path = arguments.file
+    progress = not arguments.no_progress
+    report = read_csv(path, settings.zone, progress=progress)
+    if report.problems:
+        for line, reason in report.problems[:50]:
+            print(f"{path}:{line}: {reason}", file=sys.stderr)
+        if len(report.problems) > 50:
+            print(f"… and {len(report.problems) - 50} more problems", file=sys.stderr)
+        print(f"refund-bot: nothing imported: {len(report.problems)} bad row(s)", file=sys.stderr)
+        return 1
+    services = await build_services(settings)
+    try:
+        await save_all(services.db, report, progress=progress)
+    finally:
+        await services.close()
+    print(f"imported {len(report.rows)} transaction(s)")
+    return 0
+
+
+async def list_tickets(settings: Settings, arguments) -> int:
+    """Print every ticket, as JSON or as a table."""
+    services = await build_services(settings)
+    try:
+        async with services.db.transaction() as session:
+            tickets = await all_tickets(session)
+    finally:
+        await services.close()
+    rows = [ticket_json(t) for t in tickets]
+    if arguments.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['reference']}  {row['status']:<14} {row['amount']:>12} {row['currency']}  "
+                  f"order {row['order_id'] or '-'}  user {row['user_id']}  {row['created_at']}")
+    return 0
+
+
+def ticket_json(ticket) -> dict:
+    """A ticket as the operator contract prints it (amount as a string, times ISO 8601)."""
+    return {
+        "reference": ticket.reference,
+        "order_id": ticket.order_id,
+        "user_id": ticket.user_id,
+        "amount": str(Money.from_minor(ticket.amount_minor, ticket.currency).amount),
+        "currency": ticket.currency,
+        "status": ticket.status,
+        "paid_at": ticket.paid_at.isoformat(),
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Everything one handled event can see and change."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.events import Button, Event, Outcome, Reply
+from handlers.ports import FileDownloader
+from handlers.texts import Texts
+from storage.evidence_files import EvidenceFiles
+from storage.models import Conversation, User
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    """The settings the report conversation follows."""
+
+    default_currency: str = "CNY"
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    refund_window_days: int = 180
+
+
+@dataclass
+class Turn:
+    """One event in flight: who sent it, where their report stands, and what to answer."""
+
+    event: Event
+    session: AsyncSession
+    user: User
+    conversation: Conversation
+    now: datetime
+    texts: Texts
+    rules: IntakeRules
+    evidence: EvidenceFiles
+    files: FileDownloader
+    outcome: Outcome = field(default_factory=Outcome)
+
+    @property
+    def locale(self) -> str:
+        """The language to answer in."""
+        return self.user.locale
+
+    def t(self, key: str, **params: object) -> str:
+        """A sentence in the user's language."""
+        return self.texts.get(self.locale, key, **params)
+
+    def button(self, key: str, data: str, **params: object) -> Button:
+        """A button labelled in the user's language."""
+        return Button(self.t(key, **params), data)
+
+    def say(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Queue a message to the user."""
+        self.outcome.outputs.append(Reply(text, buttons))

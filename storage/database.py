@@ -1,0 +1,65 @@
+"""The engine, sessions and the one-writer rule for SQLite."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class Database:
+    """An engine plus a session factory; `transaction()` is the unit of work."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # SQLite allows one writer; queueing here beats "database is locked" under load.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def connect(cls, url: str, **engine_options) -> "Database":
+        """Open a database by URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…)."""
+        return cls(create_engine(url, **engine_options))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session, committed once at the end, rolled back on any error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        async with lock, self._sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def create_engine(url: str, **engine_options) -> AsyncEngine:
+    """Build an async engine; for SQLite create the folder and turn on WAL and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine_options.setdefault("connect_args", {"timeout": 30})
+        engine = create_async_engine(url, **engine_options)
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return engine
+    engine_options.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **engine_options)
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,178 @@
+"""The tables: everything the bot remembers."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _time(*, index: bool = False, nullable: bool = False):
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class TicketStatus(StrEnum):
+    """Where a refund ticket stands; the vocabulary operators see."""
+
+    VERIFIED = "verified"
+    NEEDS_REVIEW = "needs_review"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    REFUND_PENDING = "refund_pending"
+    REFUNDED = "refunded"
+    REFUND_FAILED = "refund_failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+CLOSED_STATUSES = frozenset({TicketStatus.REFUNDED, TicketStatus.REJECTED, TicketStatus.CANCELLED})
+
+
+class TransactionStatus(StrEnum):
+    """A charge's state in the merchant's records."""
+
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class User(SQLModel, table=True):
+    """A Telegram user who talked to the bot."""
+
+    __tablename__ = "users"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    first_name: str = Field(default="", max_length=256)
+    username: str | None = Field(default=None, max_length=64)
+    locale: str = Field(max_length=8)
+    locale_chosen: bool = False
+    created_at: datetime = _time()
+
+
+class Conversation(SQLModel, table=True):
+    """A payer's report in progress: the step and the fields collected so far."""
+
+    __tablename__ = "conversations"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    step: str | None = Field(default=None, max_length=16)
+    report_key: str | None = Field(default=None, max_length=16)
+    order_id: str | None = Field(default=None, max_length=64)
+    order_skipped: bool = False
+    amount_minor: int | None = Field(default=None, sa_column=Column(BigInteger))
+    currency: str | None = Field(default=None, max_length=3)
+    paid_at: datetime | None = _time(nullable=True)
+    paid_on_day_only: bool = False
+    evidence_sha256: str | None = Field(default=None, max_length=64)
+    evidence_media_group: str | None = Field(default=None, max_length=64)
+    back_to_review: bool = False
+    updated_at: datetime = _time()
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """A Telegram update already handled; redeliveries are dropped."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime = _time()
+
+
+class TransactionBase(SQLModel):
+    """A charge as the merchant recorded it."""
+
+    transaction_id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(max_length=64)
+    payer_id: str = Field(default="", max_length=64)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=16)
+    created_at: datetime = _time()
+
+
+class Transaction(TransactionBase, table=True):
+    """A charge imported from the merchant's records."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_order_id", "order_id"),)
+
+
+class Evidence(SQLModel, table=True):
+    """A screenshot kept by content address; the bytes live under the data directory."""
+
+    __tablename__ = "evidence"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    mime_type: str = Field(max_length=32)
+    size: int
+    created_at: datetime = _time()
+
+
+class TicketBase(SQLModel):
+    """What a ticket says about a duplicate charge."""
+
+    reference: str = Field(max_length=16)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    order_id: str | None = Field(default=None, max_length=64)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=16)
+
+
+class Ticket(TicketBase, table=True):
+    """A refund ticket: one reported duplicate charge and its fate."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("reference", name="uq_tickets_reference"),
+        UniqueConstraint("report_key", name="uq_tickets_report_key"),
+        UniqueConstraint("open_order_key", name="uq_tickets_open_order_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    locale: str = Field(max_length=8)
+    paid_at: datetime = _time()
+    paid_on_day_only: bool = False
+    evidence_sha256: str | None = Field(default=None, max_length=64)
+    report_key: str = Field(max_length=16)
+    # "user:order" while the ticket is open, NULL once closed: one open ticket per user and order.
+    open_order_key: str | None = Field(default=None, max_length=96)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class TicketPublic(TicketBase):
+    """A ticket as `refund-bot tickets --json` prints it."""
+
+    amount: str
+    paid_at: datetime
+    created_at: datetime
+
+
+class TicketTransaction(SQLModel, table=True):
+    """A charge matched to a ticket, and the part it plays (original, duplicate, candidate)."""
+
+    __tablename__ = "ticket_transactions"
+
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    transaction_id: str = Field(primary_key=True, max_length=64)
+    role: str = Field(max_length=16)
+
+
+class TicketAudit(SQLModel, table=True):
+    """One transition of a ticket: who, when, from, to, why."""
+
+    __tablename__ = "ticket_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    actor: str = Field(max_length=64)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=1024)
+    at: datetime = _time()

@@ -1,0 +1,19 @@
+"""Telegram updates already handled (at-least-once delivery becomes exactly-once)."""
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ProcessedUpdate
+from storage.upsert import insert_ignoring_conflicts
+
+
+async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
+    """Mark an update as handled; False if it was handled (or is being handled) already."""
+    inserted = await insert_ignoring_conflicts(
+        session,
+        table=ProcessedUpdate.__table__,
+        rows=[{"update_id": update_id, "processed_at": now}],
+        keys=["update_id"],
+    )
+    return inserted == 1

@@ -1,0 +1,57 @@
+"""Who talked to the bot, and in which language."""
+
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import User
+from storage.upsert import insert_ignoring_conflicts
+
+
+async def remember_user(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    first_name: str,
+    username: str | None,
+    guessed_locale: str,
+    now: datetime,
+) -> User:
+    """Return the user, creating them with a guessed locale on first contact."""
+    user = await session.get(User, user_id)
+    if user is None:
+        user = await _first_contact(session, user_id=user_id, first_name=first_name, username=username,
+                                    guessed_locale=guessed_locale, now=now)
+    if user.first_name != first_name[:256] or user.username != username:
+        user.first_name, user.username = first_name[:256], username
+        session.add(user)
+    return user
+
+
+async def _first_contact(
+    session: AsyncSession, *, user_id: int, first_name: str, username: str | None, guessed_locale: str,
+    now: datetime,
+) -> User:
+    await insert_ignoring_conflicts(
+        session,
+        table=User.__table__,
+        rows=[
+            {
+                "id": user_id,
+                "first_name": first_name[:256],
+                "username": username,
+                "locale": guessed_locale,
+                "locale_chosen": False,
+                "created_at": now,
+            }
+        ],
+        keys=["id"],
+    )
+    return (await session.exec(select(User).where(User.id == user_id))).one()
+
+
+async def choose_locale(session: AsyncSession, *, user: User, locale: str) -> None:
+    """Record the language the user picked themselves."""
+    user.locale, user.locale_chosen = locale, True
+    session.add(user)

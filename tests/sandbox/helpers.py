@@ -1,0 +1,41 @@
+"""Constants and small helpers shared by the sandbox tests."""
+
+from __future__ import annotations
+
+import io
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from PIL import Image
+
+TOKEN = "123456:sandbox-test-token"
+BOT_ID = 123456
+USER_ID = 7001
+OTHER_USER_ID = 7002
+GROUP_ID = -1001234
+
+
+class FakeClock:
+    """A clock tests move by hand, for flood limits and answer windows."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def png_bytes(width: int = 120, height: int = 80) -> bytes:
+    """Return a real PNG image of the given size."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def aiogram_bot(url: str) -> Bot:
+    """Return an aiogram Bot that talks to the sandbox at url."""
+    return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
