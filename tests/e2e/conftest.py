@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bot.sandbox.client import SandboxClient, button_data
-from bot.sandbox.server import TelegramSandbox
 from PIL import Image
 
 from bot.aiogram_runtime.app import AiogramRunner
 from bot.config import load_settings
+from bot.sandbox.client import SandboxClient, button_data
+from bot.sandbox.server import TelegramSandbox
 from bot.wiring import Services, build_services
 from handlers.money import Money
 from storage.transactions import save_transactions
