@@ -19,7 +19,7 @@ from handlers.parsing import (
 )
 from handlers.ports import FileUnavailable
 from handlers.screenshots import check_declared_file, image_type_of
-from handlers.texts import format_moment, format_money
+from handlers.texts import format_items, format_moment, format_money
 from handlers.turn import Turn
 from storage.conversations import clear_report
 from storage.models import Ticket
@@ -241,7 +241,8 @@ def _filing_message(turn: Turn, filing: Filing) -> str:
 
 
 def _charge_times(turn: Turn, charges) -> str:
-    return ", ".join(format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges)
+    return format_items([format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges],
+                        turn.locale)
 
 
 async def edit_field(turn: Turn, argument: str) -> None:

@@ -4,7 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
@@ -53,4 +54,10 @@ def format_moment(moment: datetime, zone: ZoneInfo, locale: str, *, day_only: bo
     local = moment.astimezone(zone)
     if day_only:
         return format_date(local.date(), format="medium", locale=babel_locale)
-    return format_datetime(local, format="medium", tzinfo=zone, locale=babel_locale)
+    day = format_date(local.date(), format="medium", locale=babel_locale)
+    return f"{day} {format_time(local.timetz(), format='short', locale=babel_locale)}"
+
+
+def format_items(items: list[str], locale: str) -> str:
+    """A list as the locale writes it: "a, b, and c" / "a、b和c"."""
+    return format_list(items, locale=BABEL_LOCALES.get(locale, "en_US"))

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.client import button_data
 from storage.tickets import all_tickets
 from tests.e2e.conftest import TOKEN, Payer, image_bytes
 from tests.e2e.test_report_flow import report_until_review
 
 
+@pytest.mark.parametrize("harness", ["sqlite", "postgresql"], indirect=True)
 async def test_a_double_tap_on_submit_files_one_ticket(harness, payer, client):
     review = await report_until_review(payer)
     submit = button_data(review, "Submit")
@@ -27,6 +30,7 @@ async def test_a_double_tap_on_submit_files_one_ticket(harness, payer, client):
         assert len(await all_tickets(session)) == 1
 
 
+@pytest.mark.parametrize("harness", ["sqlite", "postgresql"], indirect=True)
 async def test_a_redelivered_update_is_handled_once(harness, payer, client):
     await payer.say("/report")
     sent = await client.send_text(payer.id, "A1", deliver_twice=True)
