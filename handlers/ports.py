@@ -1,8 +1,13 @@
 """What the handlers need from the outside world, implemented by the runtimes in bot/."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from handlers.events import Button
+from handlers.money import Money
+from storage.models import Refund, RefundStatus
 
 Clock = Callable[[], datetime]
 
@@ -17,3 +22,60 @@ class FileDownloader(Protocol):
 
 class FileUnavailable(Exception):
     """The file could not be fetched (too big for getFile, expired, or a network error)."""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Refund one charge; `reference` (the ticket's) is the idempotency key."""
+
+    reference: str
+    transaction_id: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class RefundState:
+    """What the provider says about a refund."""
+
+    status: RefundStatus
+    failure_reason: str | None = None
+    bank_reference: str | None = None
+    settle_at: datetime | None = None
+
+
+class PaymentProvider(Protocol):
+    """Where refunds are created and where their status is read."""
+
+    name: str
+
+    async def create_refund(self, request: RefundRequest, *, now: datetime) -> RefundState:
+        """Create the refund (asking twice with the same reference never refunds twice)."""
+        ...
+
+    async def refund_status(self, refund: Refund, *, now: datetime) -> RefundState:
+        """The refund's current state."""
+        ...
+
+
+class RetryAfter(Exception):
+    """Telegram asked for a pause (429) before any further message."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class RecipientUnreachable(Exception):
+    """The user blocked the bot, or the chat is gone (403)."""
+
+
+class Messenger(Protocol):
+    """Sends proactive messages; raises RetryAfter, RecipientUnreachable or any error to retry."""
+
+    async def send(self, chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
+        """Send one message."""
+        ...
+
+
+class ProviderError(Exception):
+    """The payment provider could not be reached or refused the request; safe to retry (same key)."""

@@ -49,6 +49,8 @@ class User(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=64)
     locale: str = Field(max_length=8)
     locale_chosen: bool = False
+    # Set when the user blocked the bot (403 or my_chat_member "kicked"); cleared when they return.
+    unreachable: bool = False
     created_at: datetime = _time()
 
 
@@ -142,6 +144,12 @@ class Ticket(TicketBase, table=True):
     report_key: str = Field(max_length=16)
     # "user:order" while the ticket is open, NULL once closed: one open ticket per user and order.
     open_order_key: str | None = Field(default=None, max_length=96)
+    next_update_at: datetime | None = _time(nullable=True, index=True)
+    updates_sent: int = 0
+    expected_landing_at: datetime | None = _time(nullable=True)
+    escalated_at: datetime | None = _time(nullable=True)
+    receipt: str | None = Field(default=None, max_length=16)
+    rating: int | None = None
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
@@ -176,3 +184,70 @@ class TicketAudit(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     note: str = Field(default="", max_length=1024)
     at: datetime = _time()
+
+
+class RefundStatus(StrEnum):
+    """A refund at the payment provider."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Refund(SQLModel, table=True):
+    """The one refund of a ticket's duplicate charge; the ticket reference is its idempotency key."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", name="uq_refunds_ticket_id"),
+        UniqueConstraint("reference", name="uq_refunds_reference"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id")
+    reference: str = Field(max_length=16)
+    transaction_id: str = Field(max_length=64)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    provider: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    failure_reason: str | None = Field(default=None, max_length=256)
+    bank_reference: str | None = Field(default=None, max_length=128)
+    settle_at: datetime | None = _time(nullable=True, index=True)
+    landed_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class OutboxStatus(StrEnum):
+    """Where a proactive message stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A proactive message, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        Index("ix_outbox_due", "status", "priority", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=128)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    priority: int = 0
+    text: str = Field(max_length=4096)
+    buttons: str | None = Field(default=None, max_length=4096)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = _time()
+    lease_until: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, max_length=512)
+    created_at: datetime = _time()
+    sent_at: datetime | None = _time(nullable=True)

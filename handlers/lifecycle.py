@@ -1,0 +1,57 @@
+"""The ticket state machine: which status may follow which, and the audit row of every move."""
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import CLOSED_STATUSES, Ticket, TicketAudit, TicketStatus
+
+S = TicketStatus
+ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
+    S.VERIFIED: frozenset({S.APPROVED, S.NEEDS_REVIEW, S.NEEDS_INFO, S.REJECTED, S.CANCELLED}),
+    S.NEEDS_REVIEW: frozenset({S.APPROVED, S.NEEDS_INFO, S.REJECTED, S.CANCELLED}),
+    S.NEEDS_INFO: frozenset({S.NEEDS_REVIEW, S.APPROVED, S.REJECTED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.REFUND_PENDING, S.REFUND_FAILED, S.CANCELLED}),
+    S.REFUND_PENDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
+    S.REFUND_FAILED: frozenset({S.REFUND_PENDING, S.REJECTED}),
+    S.REFUNDED: frozenset({S.NEEDS_REVIEW}),  # the payer says the money never arrived
+    S.REJECTED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+PAYER_CANCELLABLE = frozenset({S.VERIFIED, S.NEEDS_REVIEW, S.NEEDS_INFO, S.APPROVED})
+
+
+class IllegalTransition(ValueError):
+    """A move the state machine does not allow; nothing was changed."""
+
+    def __init__(self, reference: str, current: str, wanted: str):
+        super().__init__(f"ticket {reference} cannot go from {current} to {wanted}")
+        self.current, self.wanted = current, wanted
+
+
+def can_move(current: str, wanted: str) -> bool:
+    """Whether the table allows this move."""
+    return TicketStatus(wanted) in ALLOWED[TicketStatus(current)]
+
+
+async def move_ticket(
+    session: AsyncSession, ticket: Ticket, to: TicketStatus, *, actor: str, note: str, now: datetime
+) -> None:
+    """Change the status (or refuse), write the audit row, keep the one-open-ticket key right."""
+    if not can_move(ticket.status, to):
+        raise IllegalTransition(ticket.reference, ticket.status, to)
+    session.add(
+        TicketAudit(
+            ticket_id=ticket.id,
+            actor=actor,
+            from_status=ticket.status,
+            to_status=to.value,
+            note=note[:1024],
+            at=now,
+        )
+    )
+    ticket.status, ticket.updated_at = to.value, now
+    if to in CLOSED_STATUSES:
+        ticket.open_order_key = None
+        ticket.next_update_at = None
+    session.add(ticket)

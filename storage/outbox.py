@@ -1,0 +1,125 @@
+"""The outbox: proactive messages waiting to be sent, claimed in small batches."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxMessage, OutboxStatus
+from storage.upsert import insert_ignoring_conflicts
+
+TRANSACTIONAL, BULK = 0, 1
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    text: str,
+    buttons: str | None = None,
+    priority: int = TRANSACTIONAL,
+    not_before: datetime,
+    dropped_because: str | None = None,
+) -> bool:
+    """Add a message unless one with the same dedupe key exists; True if added."""
+    row = {
+        "dedupe_key": dedupe_key[:128],
+        "chat_id": chat_id,
+        "text": text[:4096],
+        "buttons": buttons,
+        "priority": priority,
+        "attempts": 0,
+        "not_before": not_before,
+        "created_at": not_before,
+        "status": OutboxStatus.DROPPED if dropped_because else OutboxStatus.PENDING,
+        "last_error": dropped_because,
+    }
+    inserted = await insert_ignoring_conflicts(
+        session, table=OutboxMessage.__table__, rows=[row], keys=["dedupe_key"]
+    )
+    return inserted == 1
+
+
+async def claim_due_messages(
+    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxMessage]:
+    """Take due messages (and those whose sender died mid-lease), transactional ones first."""
+    due = or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until <= now),
+    )
+    query = (
+        select(OutboxMessage)
+        .where(due)
+        .order_by(col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    messages = list((await session.exec(query)).all())
+    for message in messages:
+        message.status, message.lease_until = OutboxStatus.SENDING, now + lease
+        message.attempts += 1
+        session.add(message)
+    return messages
+
+
+async def _set(session: AsyncSession, message_id: int, **values) -> None:
+    await session.exec(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+async def mark_sent(session: AsyncSession, *, message_id: int, now: datetime) -> None:
+    """The message went out."""
+    await _set(session, message_id, status=OutboxStatus.SENT, sent_at=now, lease_until=None)
+
+
+async def retry_later(
+    session: AsyncSession, *, message_id: int, not_before: datetime, error: str, count_attempt: bool = True
+) -> None:
+    """Put the message back in the queue until `not_before`."""
+    values = {
+        "status": OutboxStatus.PENDING,
+        "not_before": not_before,
+        "lease_until": None,
+        "last_error": error[:512],
+    }
+    if not count_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    await _set(session, message_id, **values)
+
+
+async def mark_failed(session: AsyncSession, *, message_id: int, error: str) -> None:
+    """Give up on the message, keeping the last error."""
+    await _set(session, message_id, status=OutboxStatus.FAILED, lease_until=None, last_error=error[:512])
+
+
+async def drop_pending_for_chat(session: AsyncSession, *, chat_id: int, reason: str) -> int:
+    """Drop every unsent message to a chat (the user blocked the bot)."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+        .values(status=OutboxStatus.DROPPED, lease_until=None, last_error=reason[:512])
+    )
+    return result.rowcount
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many messages stand in each status."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {status: count for status, count in (await session.exec(query)).all()}
+
+
+async def messages_to(session: AsyncSession, *, chat_id: int) -> list[OutboxMessage]:
+    """Every outbox message to a chat, oldest first."""
+    query = select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(col(OutboxMessage.id))
+    return list((await session.exec(query)).all())
+
+
+async def next_due_time(session: AsyncSession) -> datetime | None:
+    """When the earliest pending message becomes due."""
+    query = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    return (await session.exec(query)).one()
