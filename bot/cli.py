@@ -11,7 +11,11 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.transaction_import import read_csv, save_all
 from bot.wiring import build_services
+from handlers.lifecycle import IllegalTransition
 from handlers.money import Money
+from handlers.ports import ProviderError
+from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund
+from storage.refunds import refund_by_reference, ticket_by_id, ticket_by_reference
 from storage.tickets import all_tickets
 
 
@@ -23,8 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import-transactions", help="import the merchant's CSV export")
     importer.add_argument("file", type=Path)
     importer.add_argument("--no-progress", action="store_true", help="no progress bar")
-    tickets = commands.add_parser("tickets", help="list tickets")
+    tickets = commands.add_parser("tickets", help="list tickets, or approve one")
     tickets.add_argument("--json", action="store_true", help="print a JSON array")
+    ticket_actions = tickets.add_subparsers(dest="action")
+    approve = ticket_actions.add_parser("approve", help="approve a ticket and refund its duplicate charge")
+    approve.add_argument("reference")
+    refunds = commands.add_parser("refunds", help="ledger refunds")
+    refund_actions = refunds.add_subparsers(dest="action", required=True)
+    landed = refund_actions.add_parser("mark-landed", help="the refund arrived (ledger provider)")
+    landed.add_argument("reference")
+    landed.add_argument("--bank-reference", default=None)
     sandbox = commands.add_parser("sandbox", help="serve the local Telegram Bot API sandbox")
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--token", default="123456:sandbox-token")
@@ -54,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         "run": run_bot,
         "migrate": migrate,
         "import-transactions": import_transactions,
-        "tickets": list_tickets,
+        "tickets": approve_ticket if getattr(arguments, "action", None) == "approve" else list_tickets,
+        "refunds": mark_landed,
     }[arguments.command]
     return asyncio.run(action(settings, arguments))
 
@@ -136,8 +149,62 @@ async def list_tickets(settings: Settings, arguments) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            print(f"{row['reference']}  {row['status']:<14} {row['amount']:>12} {row['currency']}  "
-                  f"order {row['order_id'] or '-'}  user {row['user_id']}  {row['created_at']}")
+            print(
+                f"{row['reference']}  {row['status']:<14} {row['amount']:>12} {row['currency']}  "
+                f"order {row['order_id'] or '-'}  user {row['user_id']}  {row['created_at']}"
+            )
+    return 0
+
+
+async def approve_ticket(settings: Settings, arguments) -> int:
+    """Approve a ticket by hand and create the refund of its duplicate charge."""
+    services = await build_services(settings)
+    try:
+        async with services.db.transaction() as session:
+            ticket = await ticket_by_reference(session, reference=arguments.reference.upper(), lock=True)
+            if ticket is None:
+                print(f"refund-bot: no ticket {arguments.reference}", file=sys.stderr)
+                return 1
+            refund = await approve_and_refund(
+                session, services.refund_policy(), ticket, actor="operator:cli", now=services.clock()
+            )
+            print(
+                f"{ticket.reference}: {ticket.status}, "
+                f"refund of charge {refund.transaction_id} {refund.status}"
+            )
+    except (IllegalTransition, NoDuplicateCharge, ProviderError) as error:
+        print(f"refund-bot: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+    return 0
+
+
+async def mark_landed(settings: Settings, arguments) -> int:
+    """An operator saw the refund arrive: close the ticket and tell the payer."""
+    services = await build_services(settings)
+    try:
+        async with services.db.transaction() as session:
+            refund = await refund_by_reference(session, reference=arguments.reference.upper(), lock=True)
+            if refund is None:
+                print(f"refund-bot: no refund for {arguments.reference}", file=sys.stderr)
+                return 1
+            ticket = await ticket_by_id(session, ticket_id=refund.ticket_id, lock=True)
+            landed = await land_refund(
+                session,
+                services.refund_policy(),
+                ticket,
+                refund,
+                actor="operator:cli",
+                now=services.clock(),
+                bank_reference=arguments.bank_reference,
+            )
+            if not landed:
+                print(f"refund-bot: {ticket.reference} is {ticket.status}; nothing to mark", file=sys.stderr)
+                return 1
+            print(f"{ticket.reference}: refunded")
+    finally:
+        await services.close()
     return 0
 
 

@@ -1,5 +1,6 @@
 """Settings from the environment and a .env file."""
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals
 from handlers.money import KNOWN_CURRENCIES
 from locales import LANGUAGES
 
@@ -34,6 +36,63 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     default_currency: str = "CNY"
     refund_window_days: int = Field(default=180, ge=1, le=3650)
+
+    payment_provider: str = "ledger"
+    merchant_refund_url: str = ""
+    merchant_webhook_secret: SecretStr = SecretStr("")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    auto_refund_limit: str = ""
+    ledger_settlement_delay: str = "off"
+    status_update_intervals: str = "1d,2d,4d,7d"
+    sweep_interval: str = "30s"
+    quiet_hours: str = "22:00-08:00"
+    refund_time: str = "10bd"
+    overdue_grace: str = "2d"
+    outbox_rate: float = Field(default=25, gt=0, le=1000)
+
+    @field_validator("ledger_settlement_delay", "sweep_interval", "overdue_grace")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("status_update_intervals")
+    @classmethod
+    def _intervals(cls, value: str) -> str:
+        parse_intervals(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("refund_time")
+    @classmethod
+    def _eta(cls, value: str) -> str:
+        Eta.parse(value)
+        return value
+
+    @field_validator("auto_refund_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        if value.strip().lower() not in ("", "off"):
+            try:
+                amount = Decimal(value)
+            except InvalidOperation:
+                raise ValueError(f"{value!r} is not an amount like 50.00 (or off)") from None
+            if not amount.is_finite() or amount <= 0:
+                raise ValueError("must be a positive amount (or off)")
+        return value
+
+    @field_validator("payment_provider")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        if value not in ("ledger", "webhook"):
+            raise ValueError("must be ledger or webhook")
+        return value
 
     @field_validator("support_user_ids", "merchant_admin_ids", mode="before")
     @classmethod
@@ -77,6 +136,21 @@ class Settings(BaseSettings):
             raise ValueError("must be aiogram or ptb")
         return value
 
+    def check_provider(self) -> None:
+        """The webhook provider needs its URL and secret."""
+        if self.payment_provider == "webhook" and not (
+            self.merchant_refund_url and self.merchant_webhook_secret.get_secret_value()
+        ):
+            raise ConfigError(
+                "PAYMENT_PROVIDER=webhook needs MERCHANT_REFUND_URL and MERCHANT_WEBHOOK_SECRET"
+            )
+
+    @property
+    def refund_limit(self) -> Decimal | None:
+        """AUTO_REFUND_LIMIT as an amount, or None when off."""
+        text = self.auto_refund_limit.strip().lower()
+        return None if text in ("", "off") else Decimal(text)
+
     @property
     def zone(self) -> ZoneInfo:
         """The zone typed times are read in."""
@@ -91,7 +165,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning validation errors into one readable ConfigError."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -101,3 +175,5 @@ def load_settings(**overrides: object) -> Settings:
             else:
                 problems.append(f"{name}: {item['msg']}")
         raise ConfigError("; ".join(problems)) from None
+    settings.check_provider()
+    return settings

@@ -2,13 +2,21 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
+from bot.providers.ledger import LedgerProvider
+from handlers.delivery import DeliveryPolicy, DeliveryWorker
+from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals
+from handlers.follow_ups import FollowUps
+from handlers.money import Money
+from handlers.notices import Notifier
 from handlers.payer_desk import PayerDesk
-from handlers.ports import Clock, FileDownloader
+from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
+from handlers.refunding import RefundPolicy
 from handlers.texts import Texts
 from handlers.turn import IntakeRules
+from handlers.update_schedule import UpdateSchedule
 from storage import schema
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
@@ -28,6 +36,34 @@ class Services:
     texts: Texts
     evidence: EvidenceFiles
     clock: Clock
+    provider: PaymentProvider
+
+    def refund_policy(self) -> RefundPolicy:
+        """How refunds are created, followed and announced."""
+        settings = self.settings
+        schedule = UpdateSchedule(
+            intervals=parse_intervals(settings.status_update_intervals),
+            quiet_hours=QuietHours.parse(settings.quiet_hours),
+            zone=settings.zone,
+            overdue_grace=parse_duration(settings.overdue_grace) or timedelta(0),
+        )
+        limit = settings.refund_limit
+        return RefundPolicy(
+            provider=self.provider,
+            schedule=schedule,
+            eta=Eta.parse(settings.refund_time),
+            notifier=Notifier(self.texts, settings.support_chat_id, settings.default_locale),
+            auto_refund_limit=Money(limit, settings.default_currency) if limit is not None else None,
+        )
+
+    def follow_ups(self) -> FollowUps:
+        """The sweep of due status updates."""
+        return FollowUps(self.db, self.refund_policy(), self.clock)
+
+    def delivery(self, messenger: Messenger) -> DeliveryWorker:
+        """The outbox worker sending through the runtime's messenger."""
+        return DeliveryWorker(self.db, messenger, self.clock,
+                              DeliveryPolicy(rate_per_second=self.settings.outbox_rate))
 
     def payer_desk(self, files: FileDownloader) -> PayerDesk:
         """The payer desk, downloading files through the runtime's bot."""
@@ -37,10 +73,13 @@ class Services:
             refund_window_days=self.settings.refund_window_days,
         )
         return PayerDesk(self.db, self.texts, rules, self.evidence, files, self.clock,
-                         self.settings.default_locale)
+                         self.settings.default_locale, self.refund_policy())
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (and the provider's HTTP session)."""
+        closer = getattr(self.provider, "close", None)
+        if closer is not None:
+            await closer()
         await self.db.dispose()
 
 
@@ -51,4 +90,14 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
     if migrate:
         await schema.upgrade(db.engine)
     evidence = EvidenceFiles(settings.data_dir / "evidence")
-    return Services(settings, db, Texts.load(), evidence, clock)
+    return Services(settings, db, Texts.load(), evidence, clock, make_provider(settings))
+
+
+def make_provider(settings: Settings) -> PaymentProvider:
+    """The configured payment provider."""
+    if settings.payment_provider == "webhook":
+        from bot.providers.webhook import WebhookProvider
+
+        secret = settings.merchant_webhook_secret.get_secret_value()
+        return WebhookProvider(settings.merchant_refund_url, secret)
+    return LedgerProvider(parse_duration(settings.ledger_settlement_delay))

@@ -12,6 +12,7 @@ class EventKind(StrEnum):
     PHOTO = "photo"
     DOCUMENT = "document"
     BUTTON = "button"
+    MEMBERSHIP = "membership"
     OTHER = "other"
 
 
@@ -52,6 +53,7 @@ class Event:
     button_data: str = ""
     message_id: int | None = None
     other_kind: str = ""
+    blocked: bool = False
 
 
 @dataclass(frozen=True)

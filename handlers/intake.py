@@ -18,6 +18,7 @@ from handlers.parsing import (
     parse_payment_time,
 )
 from handlers.ports import FileUnavailable
+from handlers.refunding import approve_and_refund, may_auto_approve
 from handlers.screenshots import check_declared_file, image_type_of
 from handlers.texts import format_items, format_moment, format_money
 from handlers.turn import Turn
@@ -216,6 +217,9 @@ async def take_screenshot(turn: Turn, argument: str) -> None:
 async def submit(turn: Turn, argument: str) -> None:
     """File the ticket, tell the payer what happens next, and close the report."""
     filing = await file_report(turn)
+    if filing.result is FilingResult.FILED and turn.policy and may_auto_approve(turn.policy, filing.ticket):
+        await approve_and_refund(turn.session, turn.policy, filing.ticket, actor="policy:auto-approve",
+                                 now=turn.now)
     if turn.event.message_id:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
     turn.say(_filing_message(turn, filing))

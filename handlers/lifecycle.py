@@ -13,7 +13,7 @@ ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.NEEDS_INFO: frozenset({S.NEEDS_REVIEW, S.APPROVED, S.REJECTED, S.CANCELLED}),
     S.APPROVED: frozenset({S.REFUND_PENDING, S.REFUND_FAILED, S.CANCELLED}),
     S.REFUND_PENDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
-    S.REFUND_FAILED: frozenset({S.REFUND_PENDING, S.REJECTED}),
+    S.REFUND_FAILED: frozenset({S.REFUND_PENDING, S.REFUNDED, S.REJECTED}),  # a late success still lands
     S.REFUNDED: frozenset({S.NEEDS_REVIEW}),  # the payer says the money never arrived
     S.REJECTED: frozenset(),
     S.CANCELLED: frozenset(),

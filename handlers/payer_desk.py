@@ -3,15 +3,17 @@
 import logging
 from dataclasses import dataclass
 
-from handlers import intake, payer_menu
+from handlers import intake, payer_menu, payer_tickets
 from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.intake import Input
 from handlers.ports import Clock, FileDownloader
+from handlers.refunding import RefundPolicy
 from handlers.texts import Texts, pick_locale
 from handlers.turn import IntakeRules, Turn
 from storage.conversations import lock_conversation
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
+from storage.refunds import set_reachable
 from storage.updates import claim_update
 from storage.users import remember_user
 
@@ -29,6 +31,7 @@ class PayerDesk:
     files: FileDownloader
     clock: Clock
     default_locale: str = "en"
+    policy: RefundPolicy | None = None
 
     async def handle(self, event: Event) -> list[Output]:
         """Handle one update exactly once; a redelivered update gets no answer."""
@@ -48,8 +51,11 @@ class PayerDesk:
                 conversation = await lock_conversation(
                     session, user_id=user.id, chat_id=event.chat_id, now=now
                 )
+                if event.kind is EventKind.MEMBERSHIP:
+                    await set_reachable(session, user_id=user.id, reachable=not event.blocked)
+                    return []
                 turn = Turn(event, session, user, conversation, now, self.texts, self.rules,
-                            self.evidence, self.files)
+                            self.evidence, self.files, self.policy)
                 await route(turn)
                 session.add(conversation)
                 return turn.outcome.outputs
@@ -111,6 +117,9 @@ async def press_button(turn: Turn, data: str) -> None:
     prefix, _, argument = data.partition(":")
     if prefix == intake.BUTTON_PREFIX:
         await intake.press_report_button(turn, data)
+        return
+    if prefix == payer_tickets.BUTTON_PREFIX:
+        await payer_tickets.press_ticket_button(turn, data)
         return
     handled = False
     if prefix == "menu" and argument in ("report", "status", "help", "language"):

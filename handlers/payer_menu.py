@@ -1,10 +1,12 @@
 """The payer's menu, help, language and ticket list."""
 
 from handlers.events import Button
+from handlers.lifecycle import PAYER_CANCELLABLE
 from handlers.money import Money
 from handlers.texts import format_moment, format_money
 from handlers.turn import Turn
 from locales import LANGUAGES
+from storage.models import TicketStatus
 from storage.tickets import tickets_of_user
 from storage.users import choose_locale
 
@@ -77,4 +79,7 @@ async def list_tickets(turn: Turn) -> None:
             status=turn.t(f"status.{ticket.status}"),
             filed=format_moment(ticket.created_at, turn.rules.zone, turn.locale, day_only=True),
         ))
-    turn.say("\n".join(lines))
+    cancellable = [t for t in tickets if t.status in PAYER_CANCELLABLE and t.status != TicketStatus.APPROVED]
+    buttons = tuple((turn.button("button.cancel_ticket", f"tk:{t.reference}:cancel", reference=t.reference),)
+                    for t in cancellable[:5])
+    turn.say("\n".join(lines), buttons)

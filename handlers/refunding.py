@@ -161,8 +161,11 @@ async def land_refund(
     now: datetime,
     bank_reference: str | None = None,
 ) -> bool:
-    """The money arrived: close the ticket and ask the payer to confirm and rate. False if already landed."""
-    if ticket.status != TicketStatus.REFUND_PENDING:
+    """The money arrived (even after a reported failure): close the ticket, ask the payer to confirm and rate.
+
+    False if there was nothing to land (already landed, or the ticket is not waiting for a refund).
+    """
+    if ticket.status not in (TicketStatus.REFUND_PENDING, TicketStatus.REFUND_FAILED):
         return False
     refund.status, refund.landed_at, refund.updated_at = RefundStatus.SUCCEEDED.value, now, now
     refund.bank_reference = bank_reference or refund.bank_reference

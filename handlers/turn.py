@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +12,9 @@ from handlers.ports import FileDownloader
 from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, User
+
+if TYPE_CHECKING:
+    from handlers.refunding import RefundPolicy
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Turn:
     rules: IntakeRules
     evidence: EvidenceFiles
     files: FileDownloader
+    policy: "RefundPolicy | None" = None
     outcome: Outcome = field(default_factory=Outcome)
 
     @property

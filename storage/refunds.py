@@ -49,16 +49,23 @@ async def claim_due_updates(session: AsyncSession, *, now: datetime, limit: int)
     return list((await session.exec(query)).all())
 
 
-async def claim_due_settlements(session: AsyncSession, *, now: datetime, limit: int) -> list[Refund]:
-    """Ledger refunds whose automatic settlement time has come."""
+async def due_settlements(session: AsyncSession, *, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(refund id, ticket id) of ledger refunds whose automatic settlement time has come."""
     query = (
-        select(Refund)
+        select(Refund.id, Refund.ticket_id)
         .where(Refund.settle_at <= now, Refund.status == RefundStatus.PENDING)
         .order_by(col(Refund.settle_at))
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    return list((await session.exec(query)).all())
+    return [(refund_id, ticket_id) for refund_id, ticket_id in (await session.exec(query)).all()]
+
+
+async def refund_by_id(session: AsyncSession, *, refund_id: int, lock: bool = False) -> Refund | None:
+    """A refund by id, optionally locked."""
+    query = select(Refund).where(Refund.id == refund_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
 
 
 async def set_reachable(session: AsyncSession, *, user_id: int, reachable: bool) -> None:

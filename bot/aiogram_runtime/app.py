@@ -1,24 +1,39 @@
 """Long polling with aiogram: start, run, and stop gracefully."""
 
 import logging
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommand
 
+from bot.aiogram_runtime.messenger import AiogramMessenger
 from bot.aiogram_runtime.render import AiogramFiles
 from bot.aiogram_runtime.routers import payer_router
+from bot.clock import Ticker
 from bot.in_flight import InFlight
 from bot.wiring import Services
+from handlers.durations import parse_duration
 
 log = logging.getLogger(__name__)
+DEFAULT_SWEEP = timedelta(seconds=30)
 SHUTDOWN_GRACE_SECONDS = 5
 COMMANDS = {
-    "en": {"report": "Report a duplicate charge", "status": "My refunds", "help": "Help",
-           "language": "Language", "cancel": "Cancel the current report"},
-    "zh": {"report": "报告重复扣款", "status": "我的退款", "help": "帮助", "language": "语言",
-           "cancel": "取消当前报告"},
+    "en": {
+        "report": "Report a duplicate charge",
+        "status": "My refunds",
+        "help": "Help",
+        "language": "Language",
+        "cancel": "Cancel the current report",
+    },
+    "zh": {
+        "report": "报告重复扣款",
+        "status": "我的退款",
+        "help": "帮助",
+        "language": "语言",
+        "cancel": "取消当前报告",
+    },
 }
 
 
@@ -29,8 +44,10 @@ def make_bot(services: Services) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
 
 
-def make_dispatcher(services: Services, bot: Bot) -> tuple[Dispatcher, InFlight]:
-    """The dispatcher with one router per audience."""
+def make_dispatcher(
+    services: Services, bot: Bot, ticker: Ticker | None = None
+) -> tuple[Dispatcher, InFlight]:
+    """The dispatcher with one router per audience; the clock ticks while it polls."""
     in_flight = InFlight()
     dispatcher = Dispatcher()
     dispatcher.include_router(payer_router(services.payer_desk(AiogramFiles(bot)), in_flight))
@@ -40,9 +57,13 @@ def make_dispatcher(services: Services, bot: Bot) -> tuple[Dispatcher, InFlight]
         for language, commands in COMMANDS.items():
             menu = [BotCommand(command=c, description=d) for c, d in commands.items()]
             await bot.set_my_commands(menu, language_code=None if language == "en" else language)
+        if ticker:
+            ticker.start()
 
     @dispatcher.shutdown()
     async def finish_updates_in_hand() -> None:
+        if ticker:
+            ticker.stop()
         if not await in_flight.drained(SHUTDOWN_GRACE_SECONDS):
             log.warning("stopped with updates still in hand; they will be redelivered")
 
@@ -55,7 +76,13 @@ class AiogramRunner:
     def __init__(self, services: Services):
         self.services = services
         self.bot = make_bot(services)
-        self.dispatcher, self.in_flight = make_dispatcher(services, self.bot)
+        self.delivery = services.delivery(AiogramMessenger(self.bot))
+        self.ticker = Ticker(
+            services.follow_ups(),
+            self.delivery,
+            parse_duration(services.settings.sweep_interval) or DEFAULT_SWEEP,
+        )
+        self.dispatcher, self.in_flight = make_dispatcher(services, self.bot, self.ticker)
 
     async def run(self, *, handle_signals: bool = True) -> None:
         """Poll until SIGTERM/SIGINT (or `stop()`); the update in hand is finished first."""

@@ -5,10 +5,10 @@ from contextlib import suppress
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot.aiogram_runtime.render import render
-from bot.aiogram_runtime.translate import event_from_callback, event_from_message
+from bot.aiogram_runtime.translate import event_from_callback, event_from_membership, event_from_message
 from bot.in_flight import InFlight
 from handlers.payer_desk import PayerDesk
 
@@ -18,6 +18,7 @@ def payer_router(desk: PayerDesk, in_flight: InFlight) -> Router:
     router = Router(name="payers")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
 
     @router.message()
     async def on_message(message: Message, bot: Bot, event_update: Update) -> None:
@@ -35,5 +36,11 @@ def payer_router(desk: PayerDesk, in_flight: InFlight) -> Router:
             toast = await render(bot, event.chat_id, outputs)
             with suppress(TelegramBadRequest):  # the query may have expired meanwhile
                 await query.answer(toast)
+
+    @router.my_chat_member()
+    async def on_membership(update: ChatMemberUpdated, event_update: Update) -> None:
+        """The payer blocked or unblocked the bot: delivery stops or resumes."""
+        async with in_flight:
+            await desk.handle(event_from_membership(update, event_update.update_id))
 
     return router

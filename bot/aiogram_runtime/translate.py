@@ -1,6 +1,6 @@
 """aiogram objects → framework-free Events."""
 
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
 
 from handlers.events import Attachment, Event, EventKind, Person
 
@@ -58,4 +58,16 @@ def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
         kind=EventKind.BUTTON,
         button_data=query.data or "",
         message_id=message.message_id if message else None,
+    )
+
+
+def event_from_membership(update: ChatMemberUpdated, update_id: int) -> Event:
+    """The user blocked ("kicked") or unblocked the bot in their private chat."""
+    return Event(
+        update_id=update_id,
+        person=person_of(update.from_user),
+        chat_id=update.chat.id,
+        chat_type=update.chat.type,
+        kind=EventKind.MEMBERSHIP,
+        blocked=update.new_chat_member.status == "kicked",
     )

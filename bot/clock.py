@@ -1,0 +1,55 @@
+"""APScheduler as the clock: a few fixed jobs that claim what is due. No job per ticket."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from handlers.delivery import DeliveryWorker
+from handlers.follow_ups import FollowUps
+
+log = logging.getLogger(__name__)
+DELIVERY_TICK = timedelta(seconds=1)
+
+
+@dataclass
+class Ticker:
+    """Ticks the due-update sweep and the outbox drain."""
+
+    follow_ups: FollowUps
+    delivery: DeliveryWorker
+    sweep_interval: timedelta
+
+    def __post_init__(self) -> None:
+        self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                        "misfire_grace_time": None})
+        self.scheduler.add_job(self._sweep, "interval", seconds=self.sweep_interval.total_seconds(),
+                               id="sweep_due_updates", next_run_time=None)
+        self.scheduler.add_job(self._deliver, "interval", seconds=DELIVERY_TICK.total_seconds(),
+                               id="deliver_outbox")
+
+    def start(self) -> None:
+        """Start ticking (the sweep also runs at once)."""
+        self.scheduler.start()
+        self.scheduler.modify_job("sweep_due_updates", next_run_time=_now())
+
+    def stop(self) -> None:
+        """Stop ticking; a job in progress is left to finish its batch."""
+        self.scheduler.shutdown(wait=False)
+
+    async def _sweep(self) -> None:
+        try:
+            await self.follow_ups.sweep()
+        except Exception:
+            log.exception("sweep of due updates failed; it runs again at the next tick")
+
+    async def _deliver(self) -> None:
+        try:
+            await self.delivery.drain()
+        except Exception:
+            log.exception("outbox delivery failed; it runs again at the next tick")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,87 @@
+"""The HTTP side of the bot: merchants push refund status changes here, signed like our webhook calls."""
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.providers.webhook import refund_state_from_json
+from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from handlers.ports import RefundState
+from handlers.refunding import RefundPolicy, fail_refund, land_refund
+from storage.database import Database
+from storage.models import RefundStatus
+from storage.refunds import refund_by_reference, ticket_by_reference
+
+log = logging.getLogger(__name__)
+MERCHANT = "merchant:webhook"
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _refused(status: int, error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error}, status=status)
+
+
+def refund_status_app(
+    db: Database, policy: RefundPolicy, secret: str, clock: Callable[[], datetime]
+) -> web.Application:
+    """`POST /api/refunds/{reference}/status` for signed merchant notifications, and `GET /healthz`."""
+
+    async def receive_status(request: web.Request) -> web.Response:
+        """Apply a merchant's refund notification; a repeated one changes nothing."""
+        reference = request.match_info["reference"]
+        body = await request.read()
+        now = clock()
+        try:
+            verify(
+                secret,
+                timestamp_header=request.headers.get(TIMESTAMP_HEADER),
+                signature_header=request.headers.get(SIGNATURE_HEADER),
+                body=body,
+                now=now,
+            )
+        except SignatureError as refusal:
+            log.warning("refund notification for %r refused: %s", reference, refusal.reason)
+            return _refused(401, refusal.reason)
+        try:
+            payload = json.loads(body)
+            state = refund_state_from_json(payload)
+        except ValueError as exc:
+            return _refused(400, f"bad body: {exc}")
+        if payload.get("reference") != reference:
+            # The signature covers the body only, so the body must name the refund it is about.
+            return _refused(401, "the signed body names another reference")
+        async with db.transaction() as session:
+            # Ticket before refund: the update sweep locks in that order too.
+            ticket = await ticket_by_reference(session, reference=reference, lock=True)
+            refund = await refund_by_reference(session, reference=reference, lock=True)
+            if ticket is None or refund is None:
+                return _refused(404, "unknown refund reference")
+            if state.status == RefundStatus.SUCCEEDED:
+                bank_reference = state.bank_reference
+                await land_refund(
+                    session, policy, ticket, refund, actor=MERCHANT, now=now, bank_reference=bank_reference
+                )
+            elif state.status == RefundStatus.FAILED:
+                failure = RefundState(RefundStatus.FAILED, state.failure_reason)
+                await fail_refund(session, policy, ticket, refund, failure, actor=MERCHANT, now=now)
+            return web.json_response({"ok": True, "status": ticket.status})
+
+    async def health(_request: web.Request) -> web.Response:
+        """Liveness for the load balancer."""
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/api/refunds/{reference}/status", receive_status)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+async def serve_http(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving `app`; the caller cleans up the returned runner (port 0 picks a free port)."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

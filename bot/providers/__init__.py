@@ -1,0 +1,1 @@
+"""Payment providers: where refunds are created and followed."""

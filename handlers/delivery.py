@@ -1,0 +1,165 @@
+"""The delivery worker: drains the outbox within Telegram's limits and loses nothing."""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiolimiter import AsyncLimiter
+
+from handlers.notices import buttons_from_json
+from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter
+from storage.database import Database
+from storage.models import OutboxMessage
+from storage.outbox import claim_due_messages, drop_pending_for_chat, mark_failed, mark_sent, retry_later
+from storage.refunds import set_reachable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryPolicy:
+    """Limits and retries of the delivery worker."""
+
+    rate_per_second: float = 25
+    per_chat_interval: float = 1.0
+    batch: int = 50
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 6
+    base_backoff: timedelta = timedelta(seconds=2)
+
+
+@dataclass
+class DeliveryStats:
+    """What the worker did since it started."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dropped: int = 0
+    rate_limited: int = 0
+
+
+@dataclass
+class DeliveryWorker:
+    """Sends outbox rows: global rate, per-chat spacing, transactional first, 429 pauses everything."""
+
+    db: Database
+    messenger: Messenger
+    clock: Clock
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+
+    def __post_init__(self) -> None:
+        # capacity 1: evenly spaced sends never exceed the rate in any one-second window
+        self._limiter = AsyncLimiter(1, 1 / self.policy.rate_per_second)
+        self._last_send: dict[int, float] = defaultdict(lambda: float("-inf"))
+        self._paused_until = 0.0
+
+    async def drain(self) -> int:
+        """Send batches until nothing is due; return how many messages went out."""
+        total = 0
+        while True:
+            sent, claimed = await self.deliver_batch()
+            total += sent
+            if claimed < self.policy.batch:
+                return total
+
+    async def deliver_batch(self) -> tuple[int, int]:
+        """Claim one batch and send it, chats in parallel; return (sent, claimed)."""
+        async with self.db.transaction() as session:
+            claimed = await claim_due_messages(
+                session, now=self.clock(), limit=self.policy.batch, lease=self.policy.lease
+            )
+        by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
+        for message in claimed:
+            by_chat[message.chat_id].append(message)
+        results = await asyncio.gather(*(self._send_chat(messages) for messages in by_chat.values()))
+        return sum(results), len(claimed)
+
+    async def _send_chat(self, messages: list[OutboxMessage]) -> int:
+        sent = 0
+        for index, message in enumerate(messages):
+            outcome = await self._send_one(message)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "unreachable":
+                return sent  # the rest were dropped with the chat
+            elif outcome == "paused":
+                await self._release(messages[index + 1 :])
+                return sent
+        return sent
+
+    async def _wait_turn(self, chat_id: int) -> None:
+        while True:
+            wait = self._wait_needed(chat_id)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            await self._limiter.acquire()
+            if self._wait_needed(chat_id) <= 0:  # a 429 may have arrived while we queued for the limiter
+                return
+
+    def _wait_needed(self, chat_id: int) -> float:
+        now = time.monotonic()
+        return max(self._paused_until - now, self._last_send[chat_id] + self.policy.per_chat_interval - now)
+
+    async def _send_one(self, message: OutboxMessage) -> str:
+        await self._wait_turn(message.chat_id)
+        self._last_send[message.chat_id] = time.monotonic()
+        try:
+            await self.messenger.send(message.chat_id, message.text, buttons_from_json(message.buttons))
+        except RetryAfter as pause:
+            self.stats.rate_limited += 1
+            self._paused_until = max(self._paused_until, time.monotonic() + pause.seconds)
+            await self._record(
+                retry_later,
+                message_id=message.id,
+                count_attempt=False,
+                error=str(pause),
+                not_before=self.clock() + timedelta(seconds=pause.seconds),
+            )
+            return "paused"
+        except RecipientUnreachable as error:
+            await self._unreachable(message, str(error))
+            return "unreachable"
+        except Exception as error:  # network errors, 5xx, anything else: retry with backoff
+            await self._failed_attempt(message, f"{type(error).__name__}: {error}")
+            return "retry"
+        await self._record(mark_sent, message_id=message.id, now=self.clock())
+        self.stats.sent += 1
+        return "sent"
+
+    async def _record(self, action, **values) -> None:
+        async with self.db.transaction() as session:
+            await action(session, **values)
+
+    async def _release(self, messages: list[OutboxMessage]) -> None:
+        for message in messages:
+            await self._record(
+                retry_later,
+                message_id=message.id,
+                count_attempt=False,
+                error="paused by a 429",
+                not_before=self.clock(),
+            )
+
+    async def _failed_attempt(self, message: OutboxMessage, error: str) -> None:
+        if message.attempts >= self.policy.max_attempts:
+            self.stats.failed += 1
+            log.warning("outbox message %s failed for good: %s", message.id, error)
+            await self._record(mark_failed, message_id=message.id, error=error)
+            return
+        self.stats.retried += 1
+        backoff = self.policy.base_backoff * (2 ** (message.attempts - 1))
+        await self._record(retry_later, message_id=message.id, error=error, not_before=self.clock() + backoff)
+
+    async def _unreachable(self, message: OutboxMessage, error: str) -> None:
+        async with self.db.transaction() as session:
+            dropped = await drop_pending_for_chat(
+                session, chat_id=message.chat_id, reason=f"the user blocked the bot: {error}"
+            )
+            await set_reachable(session, user_id=message.chat_id, reachable=False)
+        self.stats.dropped += dropped
