@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"refund-bot: configuration error: {error}", file=sys.stderr)
         return 2
-    redact_secrets(settings.bot_token.get_secret_value())
+    redact_secrets(settings.bot_token.get_secret_value(), settings.merchant_webhook_secret.get_secret_value())
     action = {
         "run": run_bot,
         "migrate": migrate,
@@ -73,23 +73,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class SecretRedactor(logging.Filter):
-    """Replaces a secret in every log record, wherever a library may have put it."""
+    """Replaces secrets in every log record, wherever a library may have put them."""
 
-    def __init__(self, secret: str):
+    def __init__(self, secrets: list[str]):
         super().__init__()
-        self.secret = secret
+        self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.secret in message:
-            record.msg, record.args = message.replace(self.secret, "***"), None
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
         return True
 
 
-def redact_secrets(secret: str) -> None:
-    """Keep the bot token out of the logs."""
+def redact_secrets(*secrets: str) -> None:
+    """Keep the bot token and the webhook secret out of the logs."""
     for handler in logging.getLogger().handlers:
-        handler.addFilter(SecretRedactor(secret))
+        handler.addFilter(SecretRedactor([s for s in secrets if s]))
 
 
 async def run_bot(settings: Settings, arguments) -> int:
@@ -100,9 +102,20 @@ async def run_bot(settings: Settings, arguments) -> int:
         print("refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram", file=sys.stderr)
         return 2
     services = await build_services(settings)
+    http = None
     try:
+        if settings.payment_provider == "webhook":
+            from bot.http_api import refund_status_app, serve_http
+
+            secret = settings.merchant_webhook_secret.get_secret_value()
+            app = refund_status_app(services.db, services.refund_policy(), secret, services.clock)
+            http = await serve_http(app, settings.http_host, settings.http_port)
+            logging.getLogger(__name__).info("refund status endpoint on http://%s:%s/api/refunds/",
+                                             settings.http_host, settings.http_port)
         await AiogramRunner(services).run()
     finally:
+        if http is not None:
+            await http.cleanup()
         await services.close()
     return 0
 

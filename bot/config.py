@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     refund_time: str = "10bd"
     overdue_grace: str = "2d"
     outbox_rate: float = Field(default=25, gt=0, le=1000)
+    outbox_lease: str = "60s"
 
-    @field_validator("ledger_settlement_delay", "sweep_interval", "overdue_grace")
+    @field_validator("ledger_settlement_delay", "sweep_interval", "overdue_grace", "outbox_lease")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

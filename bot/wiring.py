@@ -62,8 +62,9 @@ class Services:
 
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
         """The outbox worker sending through the runtime's messenger."""
-        return DeliveryWorker(self.db, messenger, self.clock,
-                              DeliveryPolicy(rate_per_second=self.settings.outbox_rate))
+        lease = parse_duration(self.settings.outbox_lease) or timedelta(seconds=60)
+        policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=lease)
+        return DeliveryWorker(self.db, messenger, self.clock, policy)
 
     def payer_desk(self, files: FileDownloader) -> PayerDesk:
         """The payer desk, downloading files through the runtime's bot."""

@@ -217,12 +217,12 @@ async def take_screenshot(turn: Turn, argument: str) -> None:
 async def submit(turn: Turn, argument: str) -> None:
     """File the ticket, tell the payer what happens next, and close the report."""
     filing = await file_report(turn)
-    if filing.result is FilingResult.FILED and turn.policy and may_auto_approve(turn.policy, filing.ticket):
-        await approve_and_refund(turn.session, turn.policy, filing.ticket, actor="policy:auto-approve",
-                                 now=turn.now)
     if turn.event.message_id:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
     turn.say(_filing_message(turn, filing))
+    if filing.result is FilingResult.FILED and turn.policy and may_auto_approve(turn.policy, filing.ticket):
+        await approve_and_refund(turn.session, turn.policy, filing.ticket, actor="policy:auto-approve",
+                                 now=turn.now)
     clear_report(turn.conversation, now=turn.now)
 
 

@@ -62,11 +62,13 @@ class BotHarness:
         self.database_url, self.engine_options = database_url, engine_options
         self.clock = Clock(NOW)
         self.running: RunningBot | None = None
+        self.overrides: dict = {"quiet_hours": "off", "sweep_interval": "1s"}
 
     async def start(self) -> RunningBot:
         settings = load_settings(
             bot_token=TOKEN, telegram_api_base=self.sandbox_url, data_dir=self.data_dir,
             database_url=self.database_url, timezone="Asia/Shanghai", default_currency="CNY",
+            **self.overrides,
         )
         services = await build_services(settings, clock=self.clock,
                                         engine_options=self.engine_options)
