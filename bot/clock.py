@@ -8,6 +8,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from handlers.delivery import DeliveryWorker
 from handlers.follow_ups import FollowUps
+from handlers.support_desk import SupportDesk
 
 log = logging.getLogger(__name__)
 DELIVERY_TICK = timedelta(seconds=1)
@@ -20,14 +21,22 @@ class Ticker:
     follow_ups: FollowUps
     delivery: DeliveryWorker
     sweep_interval: timedelta
+    support: SupportDesk | None = None
 
     def __post_init__(self) -> None:
-        self.scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
-                                                        "misfire_grace_time": None})
-        self.scheduler.add_job(self._sweep, "interval", seconds=self.sweep_interval.total_seconds(),
-                               id="sweep_due_updates", next_run_time=None)
-        self.scheduler.add_job(self._deliver, "interval", seconds=DELIVERY_TICK.total_seconds(),
-                               id="deliver_outbox")
+        self.scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        )
+        self.scheduler.add_job(
+            self._sweep,
+            "interval",
+            seconds=self.sweep_interval.total_seconds(),
+            id="sweep_due_updates",
+            next_run_time=None,
+        )
+        self.scheduler.add_job(
+            self._deliver, "interval", seconds=DELIVERY_TICK.total_seconds(), id="deliver_outbox"
+        )
 
     def start(self) -> None:
         """Start ticking (the sweep also runs at once)."""
@@ -41,12 +50,16 @@ class Ticker:
     async def _sweep(self) -> None:
         try:
             await self.follow_ups.sweep()
+            if self.support is not None:
+                await self.support.sweep_sla()
         except Exception:
             log.exception("sweep of due updates failed; it runs again at the next tick")
 
     async def _deliver(self) -> None:
         try:
             await self.delivery.drain()
+            if self.delivery.cards is not None and self.delivery.cards.support.chat_id is not None:
+                await self.delivery.cards.sync()
         except Exception:
             log.exception("outbox delivery failed; it runs again at the next tick")
 

@@ -51,8 +51,11 @@ class Settings(BaseSettings):
     overdue_grace: str = "2d"
     outbox_rate: float = Field(default=25, gt=0, le=1000)
     outbox_lease: str = "60s"
+    support_sla: str = "4h"
 
-    @field_validator("ledger_settlement_delay", "sweep_interval", "overdue_grace", "outbox_lease")
+    @field_validator(
+        "ledger_settlement_delay", "sweep_interval", "overdue_grace", "outbox_lease", "support_sla"
+    )
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

@@ -14,6 +14,8 @@ from handlers.notices import Notifier
 from handlers.payer_desk import PayerDesk
 from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
 from handlers.refunding import RefundPolicy
+from handlers.support_cards import CardPublisher, CardRenderer, SupportSettings
+from handlers.support_desk import SupportDesk
 from handlers.texts import Texts
 from handlers.turn import IntakeRules
 from handlers.update_schedule import UpdateSchedule
@@ -37,6 +39,7 @@ class Services:
     evidence: EvidenceFiles
     clock: Clock
     provider: PaymentProvider
+    _support: SupportSettings | None = None
 
     def refund_policy(self) -> RefundPolicy:
         """How refunds are created, followed and announced."""
@@ -56,15 +59,40 @@ class Services:
             auto_refund_limit=Money(limit, settings.default_currency) if limit is not None else None,
         )
 
+    def support_settings(self) -> SupportSettings:
+        """The support group as configured (whether it has topics is found out at start-up)."""
+        if self._support is None:
+            settings = self.settings
+            self._support = SupportSettings(
+                chat_id=settings.support_chat_id,
+                agent_ids=frozenset(settings.support_user_ids),
+                locale=settings.default_locale,
+                zone=settings.zone,
+                sla=parse_duration(settings.support_sla) or timedelta(hours=4),
+            )
+        return self._support
+
+    def card_renderer(self) -> CardRenderer:
+        """What support cards say."""
+        return CardRenderer(self.texts, self.support_settings())
+
+    def card_publisher(self, messenger: Messenger) -> CardPublisher:
+        """Posts and refreshes support cards through the runtime's messenger."""
+        return CardPublisher(self.db, self.card_renderer(), self.evidence, messenger, self.clock)
+
+    def support_desk(self) -> SupportDesk:
+        """The support group's handler."""
+        return SupportDesk(self.db, self.card_renderer(), self.refund_policy(), self.clock)
+
     def follow_ups(self) -> FollowUps:
         """The sweep of due status updates."""
         return FollowUps(self.db, self.refund_policy(), self.clock)
 
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
-        """The outbox worker sending through the runtime's messenger."""
+        """The outbox worker sending through the runtime's messenger (cards included)."""
         lease = parse_duration(self.settings.outbox_lease) or timedelta(seconds=60)
         policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=lease)
-        return DeliveryWorker(self.db, messenger, self.clock, policy)
+        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=self.card_publisher(messenger))
 
     def payer_desk(self, files: FileDownloader) -> PayerDesk:
         """The payer desk, downloading files through the runtime's bot."""
@@ -73,8 +101,16 @@ class Services:
             zone=self.settings.zone,
             refund_window_days=self.settings.refund_window_days,
         )
-        return PayerDesk(self.db, self.texts, rules, self.evidence, files, self.clock,
-                         self.settings.default_locale, self.refund_policy())
+        return PayerDesk(
+            self.db,
+            self.texts,
+            rules,
+            self.evidence,
+            files,
+            self.clock,
+            self.settings.default_locale,
+            self.refund_policy(),
+        )
 
     async def close(self) -> None:
         """Release the database connections (and the provider's HTTP session)."""
@@ -84,8 +120,13 @@ class Services:
         await self.db.dispose()
 
 
-async def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
-                         migrate: bool = True, engine_options: dict | None = None) -> Services:
+async def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    migrate: bool = True,
+    engine_options: dict | None = None,
+) -> Services:
     """Open (and migrate) the database and load the catalogs."""
     db = Database.connect(settings.resolved_database_url, **(engine_options or {}))
     if migrate:

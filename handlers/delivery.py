@@ -6,15 +6,19 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiolimiter import AsyncLimiter
 
 from handlers.notices import buttons_from_json
-from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter
+from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, ThreadGone
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.outbox import claim_due_messages, drop_pending_for_chat, mark_failed, mark_sent, retry_later
 from storage.refunds import set_reachable
+
+if TYPE_CHECKING:
+    from handlers.support_cards import CardPublisher
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +28,7 @@ class DeliveryPolicy:
     """Limits and retries of the delivery worker."""
 
     rate_per_second: float = 25
-    per_chat_interval: float = 1.0
+    per_chat_interval: float = 1.1  # a margin over Telegram's one message per second per chat
     batch: int = 50
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 6
@@ -51,6 +55,7 @@ class DeliveryWorker:
     clock: Clock
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     stats: DeliveryStats = field(default_factory=DeliveryStats)
+    cards: "CardPublisher | None" = None
 
     def __post_init__(self) -> None:
         # capacity 1: evenly spaced sends never exceed the rate in any one-second window
@@ -110,7 +115,7 @@ class DeliveryWorker:
         await self._wait_turn(message.chat_id)
         self._last_send[message.chat_id] = time.monotonic()
         try:
-            await self.messenger.send(message.chat_id, message.text, buttons_from_json(message.buttons))
+            await self._dispatch(message)
         except RetryAfter as pause:
             self.stats.rate_limited += 1
             self._paused_until = max(self._paused_until, time.monotonic() + pause.seconds)
@@ -131,6 +136,34 @@ class DeliveryWorker:
         await self._record(mark_sent, message_id=message.id, now=self.clock())
         self.stats.sent += 1
         return "sent"
+
+    async def _dispatch(self, message: OutboxMessage) -> None:
+        if message.action == "card":
+            if self.cards is not None:
+                await self.cards.deliver(message)
+            return
+        thread_id = reply_to = None
+        if message.ticket_id is not None and self.cards is not None:
+            thread_id, reply_to = await self.cards.place_of(message.ticket_id)
+        buttons = buttons_from_json(message.buttons)
+        try:
+            if message.photo_sha256 and self.cards is not None:
+                photo = self.cards.evidence.load(message.photo_sha256)
+                await self.messenger.send_card(
+                    message.chat_id, thread_id=thread_id, photo=photo, text=message.text, buttons=buttons
+                )
+            else:
+                await self.messenger.send(
+                    message.chat_id,
+                    message.text,
+                    buttons,
+                    thread_id=thread_id,
+                    reply_to=reply_to,
+                    parse_mode=message.parse_mode,
+                )
+        except ThreadGone:
+            await self.cards.topic_lost(message.ticket_id)
+            raise
 
     async def _record(self, action, **values) -> None:
         async with self.db.transaction() as session:

@@ -54,6 +54,8 @@ class Event:
     message_id: int | None = None
     other_kind: str = ""
     blocked: bool = False
+    thread_id: int | None = None
+    reply_to_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,24 @@ class Toast:
     text: str
 
 
-Output = Reply | ClearButtons | Toast
+@dataclass(frozen=True)
+class Photo:
+    """An image to send back (e.g. a chart)."""
+
+    data: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file to send back (e.g. a CSV export)."""
+
+    data: bytes
+    file_name: str
+    caption: str = ""
+
+
+Output = Reply | ClearButtons | Toast | Photo | Document
 
 
 @dataclass

@@ -91,10 +91,12 @@ def question(turn: Turn, step: Step) -> tuple[str, tuple[tuple[Button, ...], ...
         case Step.AMOUNT:
             return turn.t("ask.amount", currency=turn.rules.default_currency), ()
         case Step.PAID_AT:
-            return turn.t("ask.paid_at"), ((
-                turn.button("button.today", button_data(turn, Input.DAY, "today")),
-                turn.button("button.yesterday", button_data(turn, Input.DAY, "yesterday")),
-            ),)
+            return turn.t("ask.paid_at"), (
+                (
+                    turn.button("button.today", button_data(turn, Input.DAY, "today")),
+                    turn.button("button.yesterday", button_data(turn, Input.DAY, "yesterday")),
+                ),
+            )
         case Step.SCREENSHOT:
             return turn.t("ask.screenshot"), ()
         case Step.REVIEW:
@@ -109,22 +111,21 @@ def review_text(turn: Turn) -> str:
         "review.summary",
         order=report.order_id or turn.t("review.no_order"),
         amount=format_money(amount.amount, amount.currency, turn.locale),
-        paid_at=format_moment(report.paid_at, turn.rules.zone, turn.locale,
-                              day_only=report.paid_on_day_only),
+        paid_at=format_moment(report.paid_at, turn.rules.zone, turn.locale, day_only=report.paid_on_day_only),
         screenshot=turn.t("review.screenshot_received"),
     )
 
 
 def review_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
     """Submit, edit each field, cancel."""
+
     def edit(key: str, step: Step) -> Button:
         return turn.button(key, button_data(turn, Input.EDIT, step.value))
 
     return (
         (turn.button("button.submit", button_data(turn, Input.SUBMIT)),),
         (edit("button.edit_order", Step.ORDER), edit("button.edit_amount", Step.AMOUNT)),
-        (edit("button.edit_paid_at", Step.PAID_AT),
-         edit("button.edit_screenshot", Step.SCREENSHOT)),
+        (edit("button.edit_paid_at", Step.PAID_AT), edit("button.edit_screenshot", Step.SCREENSHOT)),
         (turn.button("button.cancel", button_data(turn, Input.CANCEL)),),
     )
 
@@ -146,8 +147,9 @@ async def take_order_number(turn: Turn, argument: str) -> None:
     order_id = parse_order_number(turn.event.text)
     existing = await _open_ticket(turn, order_id)
     if existing:
-        raise InputRejected("order.already_open", reference=existing.reference,
-                            status=turn.t(f"status.{existing.status}"))
+        raise InputRejected(
+            "order.already_open", reference=existing.reference, status=turn.t(f"status.{existing.status}")
+        )
     turn.conversation.order_id, turn.conversation.order_skipped = order_id, False
     advance(turn, turn.t("ack.order", order=order_id))
 
@@ -172,8 +174,9 @@ async def take_amount(turn: Turn, argument: str) -> None:
 
 async def take_payment_time(turn: Turn, argument: str) -> None:
     """Record a typed payment time."""
-    paid = parse_payment_time(turn.event.text, now=turn.now, zone=turn.rules.zone,
-                              window_days=turn.rules.refund_window_days)
+    paid = parse_payment_time(
+        turn.event.text, now=turn.now, zone=turn.rules.zone, window_days=turn.rules.refund_window_days
+    )
     _record_payment_time(turn, paid.moment, paid.day_only)
 
 
@@ -183,8 +186,13 @@ async def take_payment_day(turn: Turn, argument: str) -> None:
     if days_back is None:
         raise InputRejected("wrong_input.paid_at")
     day = (turn.now.astimezone(turn.rules.zone) - timedelta(days=days_back)).date()
-    paid = check_payment_time(day_start(day, turn.rules.zone), day_only=True, now=turn.now,
-                              zone=turn.rules.zone, window_days=turn.rules.refund_window_days)
+    paid = check_payment_time(
+        day_start(day, turn.rules.zone),
+        day_only=True,
+        now=turn.now,
+        zone=turn.rules.zone,
+        window_days=turn.rules.refund_window_days,
+    )
     _record_payment_time(turn, paid.moment, paid.day_only)
 
 
@@ -204,8 +212,7 @@ async def take_screenshot(turn: Turn, argument: str) -> None:
         raise InputRejected("screenshot.download_failed") from error
     mime_type = image_type_of(data)
     sha256 = turn.evidence.save(data)
-    await record_evidence(turn.session, sha256=sha256, mime_type=mime_type, size=len(data),
-                          now=turn.now)
+    await record_evidence(turn.session, sha256=sha256, mime_type=mime_type, size=len(data), now=turn.now)
     turn.conversation.evidence_sha256 = sha256
     turn.conversation.evidence_media_group = event.media_group_id
     lead = turn.t("ack.screenshot")
@@ -220,33 +227,52 @@ async def submit(turn: Turn, argument: str) -> None:
     if turn.event.message_id:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
     turn.say(_filing_message(turn, filing))
-    if filing.result is FilingResult.FILED and turn.policy and may_auto_approve(turn.policy, filing.ticket):
-        await approve_and_refund(turn.session, turn.policy, filing.ticket, actor="policy:auto-approve",
-                                 now=turn.now)
+    if filing.result is FilingResult.FILED and turn.policy:
+        if may_auto_approve(turn.policy, filing.ticket):
+            await approve_and_refund(
+                turn.session, turn.policy, filing.ticket, actor="policy:auto-approve", now=turn.now
+            )
+        else:
+            await turn.policy.notifier.need_person(turn.session, filing.ticket, now=turn.now, reason="filed")
     clear_report(turn.conversation, now=turn.now)
 
 
 def _filing_message(turn: Turn, filing: Filing) -> str:
     report = turn.conversation
-    amount = format_money(Money.from_minor(report.amount_minor, report.currency).amount,
-                          report.currency, turn.locale)
+    amount = format_money(
+        Money.from_minor(report.amount_minor, report.currency).amount, report.currency, turn.locale
+    )
     if filing.result is FilingResult.ALREADY_OPEN:
-        return turn.t("filed.already_open", reference=filing.ticket.reference,
-                      status=turn.t(f"status.{filing.ticket.status}"))
+        return turn.t(
+            "filed.already_open",
+            reference=filing.ticket.reference,
+            status=turn.t(f"status.{filing.ticket.status}"),
+        )
     if filing.result is FilingResult.ALREADY_REFUNDED:
         refunded = [c for c, role in filing.match.charges if role is ChargeRole.REFUNDED]
-        return turn.t("filed.already_refunded", order=report.order_id, amount=amount,
-                      charged_at=_charge_times(turn, refunded))
+        return turn.t(
+            "filed.already_refunded",
+            order=report.order_id,
+            amount=amount,
+            charged_at=_charge_times(turn, refunded),
+        )
     if filing.ticket.status == "verified":
         charges = [c for c, _ in filing.match.charges]
-        return turn.t("filed.verified", reference=filing.ticket.reference, order=report.order_id,
-                      amount=amount, count=len(charges), times=_charge_times(turn, charges))
+        return turn.t(
+            "filed.verified",
+            reference=filing.ticket.reference,
+            order=report.order_id,
+            amount=amount,
+            count=len(charges),
+            times=_charge_times(turn, charges),
+        )
     return turn.t("filed.needs_review", reference=filing.ticket.reference)
 
 
 def _charge_times(turn: Turn, charges) -> str:
-    return format_items([format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges],
-                        turn.locale)
+    return format_items(
+        [format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges], turn.locale
+    )
 
 
 async def edit_field(turn: Turn, argument: str) -> None:
@@ -350,7 +376,8 @@ async def press_report_button(turn: Turn, data: str) -> None:
 async def _stale_report_button(turn: Turn, key: str) -> None:
     filed = await ticket_by_report_key(turn.session, report_key=key) if key else None
     if filed:
-        turn.say(turn.t("filed.already_filed", reference=filed.reference,
-                        status=turn.t(f"status.{filed.status}")))
+        turn.say(
+            turn.t("filed.already_filed", reference=filed.reference, status=turn.t(f"status.{filed.status}"))
+        )
         return
     turn.outcome.outputs.append(Toast(turn.t("button.stale")))

@@ -63,9 +63,17 @@ class Notifier:
         )
 
     async def tell_support(
-        self, session: AsyncSession, ticket: Ticket, key: str, *, now: datetime, dedupe: str, **params: object
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        key: str,
+        *,
+        now: datetime,
+        dedupe: str,
+        photo_sha256: str | None = None,
+        **params: object,
     ) -> None:
-        """A notice to the support group, if one is configured."""
+        """A notice in the ticket's thread of the support group, if one is configured."""
         if self.support_chat_id is None:
             return
         text = self.texts.get(self.support_locale, key, reference=ticket.reference, **params)
@@ -76,4 +84,21 @@ class Notifier:
             text=text,
             priority=TRANSACTIONAL,
             not_before=now,
+            ticket_id=ticket.id,
+            photo_sha256=photo_sha256,
+        )
+
+    async def need_person(self, session: AsyncSession, ticket: Ticket, *, now: datetime, reason: str) -> None:
+        """Post the ticket's card in the support group (or redraw it if it is already there)."""
+        if self.support_chat_id is None:
+            return
+        await enqueue(
+            session,
+            dedupe_key=f"card:{ticket.id}:{reason}:{now.isoformat()}",
+            chat_id=self.support_chat_id,
+            text="",
+            priority=TRANSACTIONAL,
+            not_before=now,
+            action="card",
+            ticket_id=ticket.id,
         )

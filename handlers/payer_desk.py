@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass
 
-from handlers import intake, payer_menu, payer_tickets
+from handlers import answers, intake, payer_menu, payer_tickets
 from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.intake import Input
 from handlers.ports import Clock, FileDownloader
@@ -84,7 +84,8 @@ async def route(turn: Turn) -> None:
     elif _is_rest_of_album(turn):
         return  # the first image of an album was taken; the others are ignored
     elif not intake.in_report(turn):
-        payer_menu.show_menu_hint(turn)
+        if not await answers.relay_answer(turn):
+            payer_menu.show_menu_hint(turn)
     elif event.kind is EventKind.TEXT:
         await intake.take_input(turn, Input.TEXT)
     elif event.kind in (EventKind.PHOTO, EventKind.DOCUMENT):

@@ -50,6 +50,7 @@ async def _not_yet(turn: Turn, ticket: Ticket, argument: str) -> None:
                       note="payer says the refund has not arrived", now=turn.now)
     if turn.policy:
         notifier = turn.policy.notifier
+        await notifier.need_person(turn.session, ticket, now=turn.now, reason="not_yet")
         money = Money.from_minor(ticket.amount_minor, ticket.currency)
         await notifier.tell_support(
             turn.session, ticket, "notice.reopened_support", now=turn.now, dedupe="not_yet",

@@ -69,11 +69,44 @@ class RecipientUnreachable(Exception):
     """The user blocked the bot, or the chat is gone (403)."""
 
 
+class ThreadGone(Exception):
+    """The forum topic was deleted ("message thread not found")."""
+
+
+class MessageGone(Exception):
+    """The message to edit no longer exists."""
+
+
 class Messenger(Protocol):
     """Sends proactive messages; raises RetryAfter, RecipientUnreachable or any error to retry."""
 
-    async def send(self, chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
-        """Send one message."""
+    async def send(
+        self, chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...], *,
+        thread_id: int | None = None, reply_to: int | None = None, parse_mode: str | None = None,
+    ) -> None:
+        """Send one message (into a topic, or as a reply, when given); ThreadGone if the topic is gone."""
+        ...
+
+    async def send_card(
+        self, chat_id: int, *, thread_id: int | None, photo: bytes | None, text: str,
+        buttons: tuple[tuple[Button, ...], ...],
+    ) -> int:
+        """Post a ticket card (a photo with caption, or a text); return its message id."""
+        ...
+
+    async def edit_card(
+        self, chat_id: int, message_id: int, *, with_photo: bool, text: str,
+        buttons: tuple[tuple[Button, ...], ...],
+    ) -> None:
+        """Edit a card in place; MessageGone if it was deleted."""
+        ...
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a forum topic; return its thread id."""
+        ...
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """Rename a forum topic; ThreadGone if it was deleted."""
         ...
 
 

@@ -224,6 +224,7 @@ async def _tell_failed(
     await policy.notifier.tell_payer(
         session, ticket, "notice.refund_failed", now=now, dedupe="refund_failed", reason=reason
     )
+    await policy.notifier.need_person(session, ticket, now=now, reason="refund_failed")
     await policy.notifier.tell_support(
         session,
         ticket,
@@ -264,6 +265,7 @@ async def follow_up(session: AsyncSession, policy: RefundPolicy, ticket: Ticket,
         await policy.notifier.tell_payer(
             session, ticket, "notice.overdue", now=now, dedupe="overdue", expected=expected
         )
+        await policy.notifier.need_person(session, ticket, now=now, reason="overdue")
         await policy.notifier.tell_support(
             session,
             ticket,

@@ -251,3 +251,40 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=512)
     created_at: datetime = _time()
     sent_at: datetime | None = _time(nullable=True)
+    # "send" a text; "card" / "card_update" render the support card of `ticket_id` when sent.
+    action: str = Field(default="send", max_length=16)
+    ticket_id: int | None = None
+    thread_id: int | None = None
+    parse_mode: str | None = Field(default=None, max_length=16)
+    photo_sha256: str | None = Field(default=None, max_length=64)
+
+
+class SupportCard(SQLModel, table=True):
+    """A ticket's card in the support group: where it is, who has it, how its SLA stands."""
+
+    __tablename__ = "support_cards"
+
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    thread_id: int | None = None
+    message_id: int | None = None
+    with_photo: bool = False
+    assigned_to: int | None = Field(default=None, sa_column=Column(BigInteger))
+    assigned_name: str | None = Field(default=None, max_length=256)
+    last_actor_name: str | None = Field(default=None, max_length=256)
+    # The status the card shows; a card whose ticket moved on is edited by the sync job.
+    shown_status: str | None = Field(default=None, max_length=16)
+    touched_at: datetime = _time(index=True)
+    sla_pings: int = 0
+    created_at: datetime = _time()
+
+
+class AgentPrompt(SQLModel, table=True):
+    """An agent's next message in a ticket's thread is a rejection reason or a question for the payer."""
+
+    __tablename__ = "agent_prompts"
+
+    agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    ticket_id: int = Field(foreign_key="tickets.id")
+    action: str = Field(max_length=16)
+    created_at: datetime = _time()

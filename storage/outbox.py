@@ -22,6 +22,10 @@ async def enqueue(
     priority: int = TRANSACTIONAL,
     not_before: datetime,
     dropped_because: str | None = None,
+    action: str = "send",
+    ticket_id: int | None = None,
+    parse_mode: str | None = None,
+    photo_sha256: str | None = None,
 ) -> bool:
     """Add a message unless one with the same dedupe key exists; True if added."""
     row = {
@@ -35,6 +39,11 @@ async def enqueue(
         "created_at": not_before,
         "status": OutboxStatus.DROPPED if dropped_because else OutboxStatus.PENDING,
         "last_error": dropped_because,
+        "action": action,
+        "ticket_id": ticket_id,
+        "thread_id": None,
+        "parse_mode": parse_mode,
+        "photo_sha256": photo_sha256,
     }
     inserted = await insert_ignoring_conflicts(
         session, table=OutboxMessage.__table__, rows=[row], keys=["dedupe_key"]

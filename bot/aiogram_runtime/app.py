@@ -6,11 +6,12 @@ from datetime import timedelta
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand
 
 from bot.aiogram_runtime.messenger import AiogramMessenger
 from bot.aiogram_runtime.render import AiogramFiles
-from bot.aiogram_runtime.routers import payer_router
+from bot.aiogram_runtime.routers import payer_router, support_router
 from bot.clock import Ticker
 from bot.in_flight import InFlight
 from bot.wiring import Services
@@ -50,6 +51,9 @@ def make_dispatcher(
     """The dispatcher with one router per audience; the clock ticks while it polls."""
     in_flight = InFlight()
     dispatcher = Dispatcher()
+    support = services.support_settings()
+    if support.chat_id is not None:
+        dispatcher.include_router(support_router(services.support_desk(), support.chat_id, in_flight))
     dispatcher.include_router(payer_router(services.payer_desk(AiogramFiles(bot)), in_flight))
 
     @dispatcher.startup()
@@ -57,6 +61,8 @@ def make_dispatcher(
         for language, commands in COMMANDS.items():
             menu = [BotCommand(command=c, description=d) for c, d in commands.items()]
             await bot.set_my_commands(menu, language_code=None if language == "en" else language)
+        if support.chat_id is not None:
+            support.topics = await _has_topics(bot, support.chat_id)
         if ticker:
             ticker.start()
 
@@ -68,6 +74,16 @@ def make_dispatcher(
             log.warning("stopped with updates still in hand; they will be redelivered")
 
     return dispatcher, in_flight
+
+
+async def _has_topics(bot: Bot, chat_id: int) -> bool:
+    """Whether the support group has topics enabled (each ticket then gets its own)."""
+    try:
+        chat = await bot.get_chat(chat_id)
+    except (TelegramBadRequest, TelegramForbiddenError) as error:
+        log.warning("support group %s is not reachable (%s); cards go nowhere until it is", chat_id, error)
+        return False
+    return bool(chat.is_forum)
 
 
 class AiogramRunner:

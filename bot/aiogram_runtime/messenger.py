@@ -1,24 +1,121 @@
-"""The Messenger port over aiogram: proactive sends, with Telegram's errors mapped for the outbox."""
+"""The Messenger port over aiogram: proactive sends, cards and topics, with Telegram's errors mapped."""
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot.aiogram_runtime.render import keyboard
 from handlers.events import Button
-from handlers.ports import RecipientUnreachable, RetryAfter
+from handlers.ports import MessageGone, RecipientUnreachable, RetryAfter, ThreadGone
+
+CAPTION_LIMIT = 1024
+Rows = tuple[tuple[Button, ...], ...]
+
+
+@contextlib.asynccontextmanager
+async def telegram_errors() -> AsyncIterator[None]:
+    """429 → RetryAfter, 403 → RecipientUnreachable, a deleted topic or message → ThreadGone/MessageGone."""
+    try:
+        yield
+    except TelegramRetryAfter as error:
+        raise RetryAfter(error.retry_after) from error
+    except TelegramForbiddenError as error:
+        raise RecipientUnreachable(error.message) from error
+    except TelegramBadRequest as error:
+        text = error.message.lower()
+        if "message is not modified" in text:
+            return
+        if "thread not found" in text:
+            raise ThreadGone(error.message) from error
+        if "message to edit not found" in text or "message not found" in text:
+            raise MessageGone(error.message) from error
+        raise
 
 
 class AiogramMessenger:
-    """Sends outbox messages through the bot."""
+    """Sends outbox messages and support cards through the bot."""
 
     def __init__(self, bot: Bot):
         self.bot = bot
 
-    async def send(self, chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...]) -> None:
-        """Send one message; 429 → RetryAfter, 403 → RecipientUnreachable, other errors propagate."""
-        try:
-            await self.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
-        except TelegramRetryAfter as error:
-            raise RetryAfter(error.retry_after) from error
-        except TelegramForbiddenError as error:
-            raise RecipientUnreachable(error.message) from error
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Rows,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        parse_mode: str | None = None,
+    ) -> None:
+        """Send one message."""
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+        async with telegram_errors():
+            await self.bot.send_message(
+                chat_id,
+                text,
+                reply_markup=keyboard(buttons),
+                parse_mode=parse_mode,
+                message_thread_id=thread_id,
+                reply_parameters=reply,
+            )
+
+    async def send_card(
+        self, chat_id: int, *, thread_id: int | None, photo: bytes | None, text: str, buttons: Rows
+    ) -> int:
+        """A photo with the card as caption (or the card as text when there is no screenshot)."""
+        async with telegram_errors():
+            if photo is not None:
+                sent = await self.bot.send_photo(
+                    chat_id,
+                    BufferedInputFile(photo, "screenshot.jpg"),
+                    caption=text[:CAPTION_LIMIT],
+                    reply_markup=keyboard(buttons),
+                    message_thread_id=thread_id,
+                    parse_mode=None,
+                )
+            else:
+                sent = await self.bot.send_message(
+                    chat_id,
+                    text,
+                    reply_markup=keyboard(buttons),
+                    message_thread_id=thread_id,
+                    parse_mode=None,
+                )
+        return sent.message_id
+
+    async def edit_card(
+        self, chat_id: int, message_id: int, *, with_photo: bool, text: str, buttons: Rows
+    ) -> None:
+        """Edit the card's caption or text and its buttons."""
+        async with telegram_errors():
+            if with_photo:
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    caption=text[:CAPTION_LIMIT],
+                    reply_markup=keyboard(buttons),
+                    parse_mode=None,
+                )
+            else:
+                await self.bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=keyboard(buttons),
+                    parse_mode=None,
+                )
+
+    async def create_topic(self, chat_id: int, name: str) -> int:
+        """Open a forum topic for a ticket."""
+        async with telegram_errors():
+            topic = await self.bot.create_forum_topic(chat_id, name[:128])
+        return topic.message_thread_id
+
+    async def rename_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """Keep the topic's name in step with the ticket's status."""
+        async with telegram_errors():
+            await self.bot.edit_forum_topic(chat_id, thread_id, name=name[:128])

@@ -19,6 +19,8 @@ def event_from_message(message: Message, update_id: int) -> Event:
         "chat_type": message.chat.type,
         "message_id": message.message_id,
         "media_group_id": message.media_group_id,
+        "thread_id": message.message_thread_id if message.is_topic_message else None,
+        "reply_to_message_id": message.reply_to_message.message_id if message.reply_to_message else None,
     }
     if message.text is not None:
         command = _command_of(message)
@@ -58,6 +60,7 @@ def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
         kind=EventKind.BUTTON,
         button_data=query.data or "",
         message_id=message.message_id if message else None,
+        thread_id=getattr(message, "message_thread_id", None) if message else None,
     )
 
 

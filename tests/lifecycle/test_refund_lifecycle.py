@@ -39,7 +39,8 @@ async def state(db, ticket_id):
         refund = await refund_of_ticket(session, ticket_id=ticket_id)
         audit = [(a.from_status, a.to_status, a.actor) for a in await audit_of(session, ticket_id=ticket_id)]
         payer = [m.dedupe_key.split(":", 2)[2] for m in await messages_to(session, chat_id=ticket.user_id)]
-        support = [m.dedupe_key.split(":", 2)[2] for m in await messages_to(session, chat_id=SUPPORT_CHAT)]
+        support = [m.dedupe_key.split(":", 2)[2] for m in await messages_to(session, chat_id=SUPPORT_CHAT)
+                   if m.action == "send"]
         return ticket, refund, audit, payer, support
 
 

@@ -335,10 +335,12 @@ async def test_a_failure_hands_the_ticket_to_support(desk):
     assert failed["ticket"]["status"] == "refund_failed"
     assert failed["refund"]["status"] == "failed"
     assert failed["refund"]["failure_reason"] == "beneficiary account closed"
+    card_key = f"card:{ticket_id}:refund_failed:{LATER.isoformat()}"
     assert failed["outbox"] == [f"ticket:{ticket_id}:refund_started", f"ticket:{ticket_id}:refund_failed",
-                                f"support:{ticket_id}:refund_failed"]
+                                card_key, f"support:{ticket_id}:refund_failed"]
     async with desk.db.transaction() as session:
-        [notice] = await messages_to(session, chat_id=SUPPORT_CHAT)
+        card, notice = await messages_to(session, chat_id=SUPPORT_CHAT)
+    assert (card.action, card.ticket_id) == ("card", ticket_id)
     assert SECOND in notice.text and "beneficiary account closed" in notice.text
 
     assert await desk.post(SECOND, failure) == (200, {"ok": True, "status": "refund_failed"})

@@ -1,0 +1,249 @@
+"""Ticket cards in the support group: posted when a ticket needs a person, kept in step with its status."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from handlers.events import Button
+from handlers.money import Money
+from handlers.ports import Clock, MessageGone, Messenger, ThreadGone
+from handlers.texts import Texts, format_moment, format_money
+from storage.database import Database
+from storage.evidence_files import EvidenceFiles
+from storage.models import OutboxMessage, SupportCard, Ticket, TicketStatus, User
+from storage.support_cards import (
+    card_of,
+    cards_out_of_date,
+    charges_of_ticket,
+    other_tickets_with_screenshot,
+    reports_since,
+)
+
+log = logging.getLogger(__name__)
+ACTIONABLE = frozenset({TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, TicketStatus.NEEDS_INFO})
+WAITING_FOR_A_PERSON = frozenset(
+    {TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, TicketStatus.NEEDS_INFO, TicketStatus.REFUND_FAILED}
+)
+MANY_REPORTS = 3
+Rows = tuple[tuple[Button, ...], ...]
+
+
+@dataclass
+class SupportSettings:
+    """The support group, who may act there, its language and SLA (topics: found out at start-up)."""
+
+    chat_id: int | None
+    agent_ids: frozenset[int] = frozenset()
+    locale: str = "en"
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    sla: timedelta = timedelta(hours=4)
+    topics: bool = False
+
+
+@dataclass
+class CardRenderer:
+    """What a card says, in the support group's language."""
+
+    texts: Texts
+    support: SupportSettings
+
+    def t(self, key: str, **params) -> str:
+        return self.texts.get(self.support.locale, key, **params)
+
+    def status(self, ticket: Ticket) -> str:
+        return self.t(f"status.{ticket.status}")
+
+    def topic_name(self, ticket: Ticket) -> str:
+        return self.t("topic.name", reference=ticket.reference, status=self.status(ticket))
+
+    async def text(self, session, ticket: Ticket, card: SupportCard | None, now) -> str:
+        locale, zone = self.support.locale, self.support.zone
+        user = await session.get(User, ticket.user_id)
+        money = Money.from_minor(ticket.amount_minor, ticket.currency)
+        lines = [
+            self.t("card.title", reference=ticket.reference, status=self.status(ticket)),
+            self.t(
+                "card.payer",
+                name=user.first_name if user else "?",
+                user_id=ticket.user_id,
+                language=user.locale if user else ticket.locale,
+            ),
+            self.t(
+                "card.facts",
+                order=ticket.order_id or "—",
+                amount=format_money(money.amount, money.currency, locale),
+                paid_at=format_moment(ticket.paid_at, zone, locale, day_only=ticket.paid_on_day_only),
+            ),
+        ]
+        charges = await charges_of_ticket(session, ticket_id=ticket.id)
+        if charges:
+            lines.append(self.t("card.charges_header"))
+            for charge, role in charges[:6]:
+                amount = Money.from_minor(charge.amount_minor, charge.currency)
+                mark = {"duplicate": "card.role_duplicate", "original": "card.role_original"}.get(role)
+                lines.append(
+                    self.t(
+                        "card.charge_line",
+                        time=format_moment(charge.created_at, zone, locale),
+                        amount=format_money(amount.amount, amount.currency, locale),
+                        status=charge.status,
+                        role=self.t(mark) if mark else "",
+                    )
+                )
+        elif ticket.order_id:
+            lines.append(self.t("card.no_charges"))
+        flags = await self.flags(session, ticket, charges, now)
+        if flags:
+            lines.append(self.t("card.flags", flags="; ".join(flags)))
+        if card and card.assigned_name:
+            lines.append(self.t("card.assigned", name=card.assigned_name))
+        if card and card.last_actor_name:
+            lines.append(self.t("card.last_action", name=card.last_actor_name))
+        return "\n".join(lines)
+
+    async def flags(self, session, ticket: Ticket, charges, now) -> list[str]:
+        flags = []
+        if ticket.evidence_sha256:
+            others = await other_tickets_with_screenshot(
+                session, sha256=ticket.evidence_sha256, ticket_id=ticket.id
+            )
+            if others:
+                flags.append(self.t("card.flag_same_screenshot", references=", ".join(others[:3])))
+        count = await reports_since(session, user_id=ticket.user_id, since=now - timedelta(days=30))
+        if count >= MANY_REPORTS:
+            flags.append(self.t("card.flag_many_reports", count=count))
+        if charges and not any(
+            c.amount_minor == ticket.amount_minor and c.currency == ticket.currency for c, _ in charges
+        ):
+            flags.append(self.t("card.flag_no_matching_amount"))
+        return flags
+
+    def buttons(self, ticket: Ticket) -> Rows:
+        if ticket.status not in ACTIONABLE:
+            return ()
+        data = f"sd:{ticket.reference}"
+        return (
+            (
+                Button(self.t("desk.approve"), f"{data}:approve"),
+                Button(self.t("desk.reject"), f"{data}:reject"),
+            ),
+            (Button(self.t("desk.ask"), f"{data}:ask"), Button(self.t("desk.assign"), f"{data}:assign")),
+        )
+
+
+@dataclass
+class CardPublisher:
+    """Posts cards (from the outbox) and edits them when their ticket moves on."""
+
+    db: Database
+    renderer: CardRenderer
+    evidence: EvidenceFiles
+    messenger: Messenger
+    clock: Clock
+
+    @property
+    def support(self) -> SupportSettings:
+        return self.renderer.support
+
+    async def deliver(self, message: OutboxMessage) -> None:
+        """Post the card of `message.ticket_id`, unless it is already up (then the sync keeps it right)."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            ticket = await session.get(Ticket, message.ticket_id)
+            card = await card_of(session, ticket_id=ticket.id)
+            if card is not None and card.message_id is not None:
+                card.shown_status = None  # redraw: the reason it was asked for again may show on it
+                session.add(card)
+                return
+            text = await self.renderer.text(session, ticket, card, now)
+        thread_id, message_id, with_photo = await self._post(ticket, text, thread_id=None)
+        async with self.db.transaction() as session:
+            card = await card_of(session, ticket_id=ticket.id) or SupportCard(
+                ticket_id=ticket.id, chat_id=self.support.chat_id, touched_at=now, created_at=now
+            )
+            card.thread_id, card.message_id, card.with_photo = thread_id, message_id, with_photo
+            card.shown_status = ticket.status
+            session.add(card)
+
+    async def _post(
+        self, ticket: Ticket, text: str, *, thread_id: int | None
+    ) -> tuple[int | None, int, bool]:
+        chat = self.support.chat_id
+        photo = self.evidence.load(ticket.evidence_sha256) if ticket.evidence_sha256 else None
+        if self.support.topics and thread_id is None:
+            thread_id = await self.messenger.create_topic(chat, self.renderer.topic_name(ticket))
+        buttons = self.renderer.buttons(ticket)
+        try:
+            message_id = await self.messenger.send_card(
+                chat, thread_id=thread_id, photo=photo, text=text, buttons=buttons
+            )
+        except ThreadGone:
+            thread_id = await self.messenger.create_topic(chat, self.renderer.topic_name(ticket))
+            message_id = await self.messenger.send_card(
+                chat, thread_id=thread_id, photo=photo, text=text, buttons=buttons
+            )
+        return thread_id, message_id, photo is not None
+
+    async def place_of(self, ticket_id: int) -> tuple[int | None, int | None]:
+        """Where a message about a ticket goes: its topic, or as a reply to its card."""
+        async with self.db.transaction() as session:
+            card = await card_of(session, ticket_id=ticket_id)
+        if card is None:
+            return None, None
+        if self.support.topics and card.thread_id is not None:
+            return card.thread_id, None
+        return None, card.message_id
+
+    async def topic_lost(self, ticket_id: int) -> None:
+        """The ticket's topic was deleted: the sync re-creates it and re-posts the card."""
+        async with self.db.transaction() as session:
+            card = await card_of(session, ticket_id=ticket_id, lock=True)
+            if card is not None:
+                card.shown_status = None
+                session.add(card)
+
+    async def sync(self, limit: int = 20) -> int:
+        """Edit cards whose ticket changed status (and rename their topics); recreate what was deleted."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            stale = await cards_out_of_date(session, limit=limit)
+            work = [
+                (card.model_copy(), ticket.model_copy(), await self.renderer.text(session, ticket, card, now))
+                for card, ticket in stale
+            ]
+        for card, ticket, text in work:
+            try:
+                await self._refresh(card, ticket, text)
+            except Exception:
+                log.exception("could not refresh the card of %s", ticket.reference)
+                continue
+            async with self.db.transaction() as session:
+                stored = await card_of(session, ticket_id=ticket.id, lock=True)
+                stored.thread_id, stored.message_id, stored.with_photo = (
+                    card.thread_id,
+                    card.message_id,
+                    card.with_photo,
+                )
+                stored.shown_status = ticket.status
+                session.add(stored)
+        return len(work)
+
+    async def _refresh(self, card: SupportCard, ticket: Ticket, text: str) -> None:
+        chat, buttons = self.support.chat_id, self.renderer.buttons(ticket)
+        if self.support.topics and card.thread_id is not None:
+            try:
+                await self.messenger.rename_topic(chat, card.thread_id, self.renderer.topic_name(ticket))
+            except ThreadGone:
+                card.thread_id, card.message_id, card.with_photo = await self._post(
+                    ticket, text, thread_id=None
+                )
+                return
+        try:
+            await self.messenger.edit_card(
+                chat, card.message_id, with_photo=card.with_photo, text=text, buttons=buttons
+            )
+        except (MessageGone, ThreadGone):
+            card.thread_id, card.message_id, card.with_photo = await self._post(
+                ticket, text, thread_id=card.thread_id
+            )
