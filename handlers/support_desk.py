@@ -203,7 +203,7 @@ class SupportDesk:
                 ticket,
                 "notice.question",
                 now=turn.now,
-                dedupe=f"question:{turn.now.isoformat()}",
+                dedupe=f"question:{turn.event.update_id}",
                 question=words,
             )
             self._acted(card, turn, "desk.ask")

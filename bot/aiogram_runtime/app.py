@@ -97,6 +97,7 @@ class AiogramRunner:
             services.follow_ups(),
             self.delivery,
             parse_duration(services.settings.sweep_interval) or DEFAULT_SWEEP,
+            services.support_desk(),
         )
         self.dispatcher, self.in_flight = make_dispatcher(services, self.bot, self.ticker)
 

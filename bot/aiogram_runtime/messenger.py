@@ -26,9 +26,9 @@ async def telegram_errors() -> AsyncIterator[None]:
         raise RecipientUnreachable(error.message) from error
     except TelegramBadRequest as error:
         text = error.message.lower()
-        if "message is not modified" in text:
+        if "message is not modified" in text or "topic_not_modified" in text:
             return
-        if "thread not found" in text:
+        if "thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text:
             raise ThreadGone(error.message) from error
         if "message to edit not found" in text or "message not found" in text:
             raise MessageGone(error.message) from error
