@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals
+from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
 from handlers.money import KNOWN_CURRENCIES
 from locales import LANGUAGES
 
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     @field_validator("refund_time")
     @classmethod
     def _eta(cls, value: str) -> str:
-        Eta.parse(value)
+        parse_refund_time(value)
         return value
 
     @field_validator("auto_refund_limit")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Settings
 from bot.providers.ledger import LedgerProvider
 from handlers.delivery import DeliveryPolicy, DeliveryWorker
-from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals
+from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
 from handlers.follow_ups import FollowUps
 from handlers.money import Money
 from handlers.notices import Notifier
@@ -51,10 +51,12 @@ class Services:
             overdue_grace=parse_duration(settings.overdue_grace) or timedelta(0),
         )
         limit = settings.refund_limit
+        eta, eta_by_method = parse_refund_time(settings.refund_time)
         return RefundPolicy(
             provider=self.provider,
             schedule=schedule,
-            eta=Eta.parse(settings.refund_time),
+            eta=eta,
+            eta_by_method=eta_by_method,
             notifier=Notifier(self.texts, settings.support_chat_id, settings.default_locale),
             auto_refund_limit=Money(limit, settings.default_currency) if limit is not None else None,
         )

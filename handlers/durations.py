@@ -70,6 +70,15 @@ def parse_refund_times(text: str) -> dict[str, Eta]:
     return times
 
 
+def parse_refund_time(text: str) -> tuple[Eta, dict[str, Eta]]:
+    """REFUND_TIME: one time for all (`10bd`), or per method with a default (`wallet=5m,card=10bd`)."""
+    if "=" not in text:
+        return Eta.parse(text), {}
+    times = parse_refund_times(text)
+    default = times.pop("default", None) or times.get("card") or next(iter(times.values()))
+    return default, times
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """No scheduled messages between `start` and `end` (local time; may wrap past midnight)."""

@@ -1,6 +1,6 @@
 """From an approved ticket to a refund that lands: creation, status updates, landing, failure."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ from handlers.notices import Notifier
 from handlers.ports import PaymentProvider, RefundRequest, RefundState
 from handlers.texts import format_moment, format_money
 from handlers.update_schedule import UpdateSchedule
-from storage.models import Refund, RefundStatus, Ticket, TicketStatus, User
+from storage.models import Refund, RefundStatus, Ticket, TicketStatus, Transaction, User
 from storage.refunds import refund_of_ticket
 from storage.tickets import matches_of
 
@@ -34,6 +34,11 @@ class RefundPolicy:
     eta: Eta
     notifier: Notifier
     auto_refund_limit: Money | None = None
+    eta_by_method: dict[str, Eta] = field(default_factory=dict)
+
+    def eta_for(self, method: str | None) -> Eta:
+        """The typical landing time for a payment method (the default for an unknown one)."""
+        return self.eta_by_method.get(method or "", self.eta)
 
 
 def _amount(ticket: Ticket, locale: str) -> str:
@@ -124,7 +129,9 @@ async def approve_and_refund(
         note=f"refund via {refund.provider}",
         now=now,
     )
-    ticket.expected_landing_at = policy.eta.landing_after(now, policy.schedule.zone)
+    charge = await session.get(Transaction, refund.transaction_id)
+    eta = policy.eta_for(charge.method if charge else None)
+    ticket.expected_landing_at = eta.landing_after(now, policy.schedule.zone)
     ticket.updates_sent, ticket.next_update_at = 0, policy.schedule.next_update(now=now, updates_sent=0)
     locale = await _locale(session, ticket)
     await policy.notifier.tell_payer(

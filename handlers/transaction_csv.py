@@ -79,7 +79,18 @@ def read_row(row: dict, zone: ZoneInfo) -> dict:
         "currency": currency,
         "status": status,
         "created_at": _created_at(row.get("created_at") or "", zone),
+        "method": _method(row.get("method")),
     }
+
+
+def _method(raw: str | None) -> str | None:
+    """The optional payment method (card, wallet …) that sets the expected refund time."""
+    value = (raw or "").strip().lower()
+    if not value:
+        return None
+    if len(value) > 16 or not value.replace("_", "").isalnum():
+        raise ValueError(f"method {value[:20]!r} must be a short word like card or wallet")
+    return value
 
 
 def read_rows(numbered_rows: Iterable[tuple[int, dict]], zone: ZoneInfo) -> CsvReport:

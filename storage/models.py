@@ -94,6 +94,7 @@ class TransactionBase(SQLModel):
     currency: str = Field(max_length=3)
     status: str = Field(max_length=16)
     created_at: datetime = _time()
+    method: str | None = Field(default=None, max_length=16)
 
 
 class Transaction(TransactionBase, table=True):

@@ -8,11 +8,12 @@ import pytest
 from sqlmodel import select
 
 from bot.providers.ledger import LedgerProvider
+from handlers.durations import Eta
 from handlers.follow_ups import FollowUps
 from handlers.lifecycle import IllegalTransition, move_ticket
 from handlers.money import Money
 from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund, may_auto_approve
-from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTransaction
+from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTransaction, Transaction
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket, ticket_by_id
 from storage.tickets import audit_of
@@ -39,8 +40,11 @@ async def state(db, ticket_id):
         refund = await refund_of_ticket(session, ticket_id=ticket_id)
         audit = [(a.from_status, a.to_status, a.actor) for a in await audit_of(session, ticket_id=ticket_id)]
         payer = [m.dedupe_key.split(":", 2)[2] for m in await messages_to(session, chat_id=ticket.user_id)]
-        support = [m.dedupe_key.split(":", 2)[2] for m in await messages_to(session, chat_id=SUPPORT_CHAT)
-                   if m.action == "send"]
+        support = [
+            m.dedupe_key.split(":", 2)[2]
+            for m in await messages_to(session, chat_id=SUPPORT_CHAT)
+            if m.action == "send"
+        ]
         return ticket, refund, audit, payer, support
 
 
@@ -52,8 +56,11 @@ async def test_approval_refunds_the_duplicate_once_with_an_audit_trail(db, polic
     assert (first.id, again.id) == (refund.id, refund.id)
     assert (refund.transaction_id, refund.reference, refund.status) == ("tx2", "RF-TEST2345", "pending")
     assert ticket.status == "refund_pending"
-    assert audit == [(None, "verified", "payer:7"), ("verified", "approved", "agent:1"),
-                     ("approved", "refund_pending", "agent:1")]
+    assert audit == [
+        (None, "verified", "payer:7"),
+        ("verified", "approved", "agent:1"),
+        ("approved", "refund_pending", "agent:1"),
+    ]
     assert payer == ["refund_started"]
     # three business days after Thursday 26 Nov
     assert ticket.expected_landing_at.astimezone(SHANGHAI).date().isoformat() == "2026-12-01"
@@ -112,8 +119,9 @@ async def test_updates_follow_the_schedule_escalate_when_overdue_and_stop_after_
     async with db.transaction() as session:
         ticket = await ticket_by_id(session, ticket_id=ticket_id, lock=True)
         refund = await refund_of_ticket(session, ticket_id=ticket_id)
-        assert await land_refund(session, policy, ticket, refund, actor="operator:cli", now=clock.now,
-                                 bank_reference="ARN-123")
+        assert await land_refund(
+            session, policy, ticket, refund, actor="operator:cli", now=clock.now, bank_reference="ARN-123"
+        )
     ticket, refund, _, payer, _ = await state(db, ticket_id)
     assert (ticket.status, ticket.next_update_at, refund.bank_reference) == ("refunded", None, "ARN-123")
     clock.now = NOW + timedelta(days=40)
@@ -152,8 +160,11 @@ async def test_landed_message_carries_received_not_yet_and_rating_buttons(db, po
         ticket = await ticket_by_id(session, ticket_id=ticket_id, lock=True)
         refund = await refund_of_ticket(session, ticket_id=ticket_id)
         await land_refund(session, policy, ticket, refund, actor="x", now=NOW)
-        landed = (await session.exec(select(OutboxMessage).where(
-            OutboxMessage.dedupe_key == f"ticket:{ticket_id}:landed"))).one()
+        landed = (
+            await session.exec(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key == f"ticket:{ticket_id}:landed")
+            )
+        ).one()
     assert "退款已到账" in landed.text and "¥99.00" in landed.text
     assert "tk:RF-TEST2345:received" in landed.buttons and "tk:RF-TEST2345:rate:5" in landed.buttons
 
@@ -161,11 +172,45 @@ async def test_landed_message_carries_received_not_yet_and_rating_buttons(db, po
 def test_auto_approval_limit():
     policy = make_policy()
 
-    ticket = Ticket(reference="RF-X", user_id=1, chat_id=1, locale="en", amount_minor=4999, currency="CNY",
-                    status="verified", paid_at=NOW, report_key="k", created_at=NOW, updated_at=NOW)
+    ticket = Ticket(
+        reference="RF-X",
+        user_id=1,
+        chat_id=1,
+        locale="en",
+        amount_minor=4999,
+        currency="CNY",
+        status="verified",
+        paid_at=NOW,
+        report_key="k",
+        created_at=NOW,
+        updated_at=NOW,
+    )
     assert not may_auto_approve(policy, ticket)
     limited = replace(policy, auto_refund_limit=Money(Decimal("50.00"), "CNY"))
     assert may_auto_approve(limited, ticket)
     assert not may_auto_approve(limited, ticket.model_copy(update={"amount_minor": 5001}))
     assert not may_auto_approve(limited, ticket.model_copy(update={"currency": "USD"}))
     assert not may_auto_approve(limited, ticket.model_copy(update={"status": "needs_review"}))
+
+
+async def test_the_expected_date_follows_the_payment_method_of_the_duplicate(db):
+    policy = replace(make_policy(), eta_by_method={"wallet": Eta.parse("5m")})
+    ticket_id = await file_ticket(db)
+    async with db.transaction() as session:
+        for transaction_id in ("tx1", "tx2"):
+            session.add(
+                Transaction(
+                    transaction_id=transaction_id,
+                    order_id="A1",
+                    payer_id="p",
+                    amount_minor=9900,
+                    currency="CNY",
+                    status="succeeded",
+                    created_at=NOW,
+                    method="wallet",
+                )
+            )
+    await approve(db, policy, ticket_id)
+    ticket, *_ = await state(db, ticket_id)
+    assert ticket.expected_landing_at == NOW + timedelta(minutes=5)
+    assert policy.eta_for("card") == policy.eta and policy.eta_for(None) == policy.eta

@@ -5,7 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals, parse_refund_times
+from handlers.durations import (
+    Eta,
+    QuietHours,
+    parse_duration,
+    parse_intervals,
+    parse_refund_time,
+    parse_refund_times,
+)
 from handlers.update_schedule import UpdateSchedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,3 +76,13 @@ def test_the_last_interval_repeats_and_quiet_hours_apply():
     expected = datetime(2026, 11, 20, tzinfo=UTC)
     assert not schedule.is_overdue(now=expected + timedelta(days=2), expected_landing=expected)
     assert schedule.is_overdue(now=expected + timedelta(days=2, seconds=1), expected_landing=expected)
+
+
+def test_refund_time_is_one_value_or_per_method():
+    assert parse_refund_time("10bd") == (Eta(business_days=10), {})
+    default, by_method = parse_refund_time("wallet=5m,card=10bd")
+    assert default == Eta(business_days=10) and by_method["wallet"] == Eta(duration=timedelta(minutes=5))
+    default, _ = parse_refund_time("wallet=5m,default=3bd")
+    assert default == Eta(business_days=3)
+    with pytest.raises(ValueError):
+        parse_refund_time("wallet=")

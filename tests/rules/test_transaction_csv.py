@@ -55,3 +55,11 @@ def test_header_must_name_every_column():
     assert "lacks amount" in check_header(["transaction_id", "order_id", "payer_id", "currency",
                                            "status", "created_at"])
     assert check_header(list(GOOD)) is None
+
+
+def test_an_optional_payment_method_column():
+    [row] = read_rows([(2, {**GOOD, "method": " Wallet "})], ZONE).rows
+    assert row["method"] == "wallet"
+    assert read_rows([(2, GOOD)], ZONE).rows[0]["method"] is None
+    [(line, message)] = read_rows([(2, {**GOOD, "method": "credit card!"})], ZONE).problems
+    assert line == 2 and "short word" in message

@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
     op.create_table(
         "agent_prompts",
         sa.Column("agent_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -70,6 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.drop_column("method")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("parse_mode")
         batch_op.drop_column("thread_id")
