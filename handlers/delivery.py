@@ -67,13 +67,17 @@ class DeliveryWorker:
         """Send batches until nothing is due; return how many messages went out."""
         total = 0
         while True:
-            sent, claimed = await self.deliver_batch()
+            sent, claimed, deferred = await self.deliver_batch()
             total += sent
-            if claimed < self.policy.batch:
+            if claimed < self.policy.batch and not deferred:
                 return total
 
-    async def deliver_batch(self) -> tuple[int, int]:
-        """Claim one batch and send it, chats in parallel; return (sent, claimed)."""
+    async def deliver_batch(self) -> tuple[int, int, int]:
+        """Claim one batch and send it, chats in parallel; return (sent, claimed, deferred).
+
+        Only a chat's first message goes out in a batch; the rest wait for a later batch, so one busy
+        chat (one message per second at most) never holds up everybody else's messages.
+        """
         async with self.db.transaction() as session:
             claimed = await claim_due_messages(
                 session, now=self.clock(), limit=self.policy.batch, lease=self.policy.lease
@@ -81,8 +85,11 @@ class DeliveryWorker:
         by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
         for message in claimed:
             by_chat[message.chat_id].append(message)
-        results = await asyncio.gather(*(self._send_chat(messages) for messages in by_chat.values()))
-        return sum(results), len(claimed)
+        later = [message for messages in by_chat.values() for message in messages[1:]]
+        if later:
+            await self._release(later, reason="waiting for its chat's turn")
+        results = await asyncio.gather(*(self._send_chat(messages[:1]) for messages in by_chat.values()))
+        return sum(results), len(claimed), len(later)
 
     async def _send_chat(self, messages: list[OutboxMessage]) -> int:
         sent = 0
@@ -169,14 +176,10 @@ class DeliveryWorker:
         async with self.db.transaction() as session:
             await action(session, **values)
 
-    async def _release(self, messages: list[OutboxMessage]) -> None:
+    async def _release(self, messages: list[OutboxMessage], reason: str = "paused by a 429") -> None:
         for message in messages:
             await self._record(
-                retry_later,
-                message_id=message.id,
-                count_attempt=False,
-                error="paused by a 429",
-                not_before=self.clock(),
+                retry_later, message_id=message.id, count_attempt=False, error=reason, not_before=self.clock()
             )
 
     async def _failed_attempt(self, message: OutboxMessage, error: str) -> None:

@@ -48,6 +48,8 @@ def _amount(ticket: Ticket, locale: str) -> str:
 
 async def _locale(session: AsyncSession, ticket: Ticket) -> str:
     user = await session.get(User, ticket.user_id)
+    # The session holds loaded rows weakly; pinning the user spares a SELECT per notice of this ticket.
+    session.info.setdefault("pinned_users", {})[ticket.user_id] = user
     return user.locale if user else ticket.locale
 
 
