@@ -39,6 +39,13 @@ def card_like(message: dict) -> bool:
     return "🧾" in (message.get("caption") or message.get("text") or "")
 
 
+async def in_thread(client, card: dict, text: str, agent: int) -> None:
+    """An agent writes in the ticket's thread: its topic, or a reply to its card."""
+    thread = card.get("message_thread_id")
+    await client.send_text(GROUP, text, from_id=agent, message_thread_id=thread,
+                           reply_to_message_id=None if thread else card["message_id"])
+
+
 def body(message: dict) -> str:
     return message.get("caption") or message.get("text") or ""
 
@@ -154,22 +161,9 @@ async def test_reject_with_a_reason_the_payer_receives(harness, payer, client, d
     card, reference = await file_and_get_card(payer, client)
     await client.press(GROUP, card["message_id"], button_data(card, "Reject"), from_id=BOB)
     prompt = await next_matching(client, GROUP, card["message_id"], lambda m: "send the reason" in body(m))
-    thread = card.get("message_thread_id")
     before = await payer.last_message_id()
-    await client.send_text(
-        GROUP,
-        "Internal: looks like a test order",
-        from_id=ALICE,
-        message_thread_id=thread,
-        reply_to_message_id=None if thread else card["message_id"],
-    )
-    await client.send_text(
-        GROUP,
-        "The second charge was a separate order (A2).",
-        from_id=BOB,
-        message_thread_id=thread,
-        reply_to_message_id=None if thread else card["message_id"],
-    )
+    await in_thread(client, card, "Internal: looks like a test order", ALICE)
+    await in_thread(client, card, "The second charge was a separate order (A2).", BOB)
     rejected = await next_matching(client, payer.id, before, lambda m: "rejected" in m.get("text", ""))
     assert "The second charge was a separate order (A2)." in rejected["text"]
     assert "complain" in rejected["text"] and "Internal" not in rejected["text"]
@@ -184,13 +178,7 @@ async def test_ask_relays_the_question_and_the_answers(harness, payer, client, d
     await next_matching(client, GROUP, card["message_id"], lambda m: "send your question" in body(m))
     thread = card.get("message_thread_id")
     before = await payer.last_message_id()
-    await client.send_text(
-        GROUP,
-        "Which card did you pay with?",
-        from_id=ALICE,
-        message_thread_id=thread,
-        reply_to_message_id=None if thread else card["message_id"],
-    )
+    await in_thread(client, card, "Which card did you pay with?", ALICE)
     question = await next_matching(client, payer.id, before, lambda m: "support asks" in m.get("text", ""))
     assert "Which card did you pay with?" in question["text"]
     assert await ticket_status(harness, reference) == "needs_info"
@@ -206,13 +194,7 @@ async def test_ask_relays_the_question_and_the_answers(harness, payer, client, d
     assert await ticket_status(harness, reference) == "needs_review"
     # a second question, answered with a photo
     await client.press(GROUP, card["message_id"], button_data(card, "Ask"), from_id=ALICE)
-    await client.send_text(
-        GROUP,
-        "A screenshot of the bank statement, please",
-        from_id=ALICE,
-        message_thread_id=thread,
-        reply_to_message_id=None if thread else card["message_id"],
-    )
+    await in_thread(client, card, "A screenshot of the bank statement, please", ALICE)
     await next_matching(client, payer.id, before, lambda m: "bank statement" in m.get("text", ""))
     group_before = await last_id(client, GROUP)
     [received] = await payer.photo(image_bytes("JPEG", (60, 30)))
