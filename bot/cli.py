@@ -6,17 +6,17 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.transaction_import import read_csv, save_all
-from bot.wiring import build_services
+from bot.wiring import Services, build_services
 from handlers.lifecycle import IllegalTransition
 from handlers.money import Money
 from handlers.ports import ProviderError
-from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund
-from storage.refunds import refund_by_reference, ticket_by_id, ticket_by_reference
-from storage.tickets import all_tickets
+from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund, lock_ticket_and_refund
+from storage.tickets import all_tickets, ticket_by_reference
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,9 +101,8 @@ async def run_bot(settings: Settings, arguments) -> int:
     if settings.bot_runtime != "aiogram":
         print("refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram", file=sys.stderr)
         return 2
-    services = await build_services(settings)
     http = None
-    try:
+    async with opened(settings) as services:
         if settings.payment_provider == "webhook":
             from bot.http_api import refund_status_app, serve_http
 
@@ -112,19 +111,18 @@ async def run_bot(settings: Settings, arguments) -> int:
             http = await serve_http(app, settings.http_host, settings.http_port)
             logging.getLogger(__name__).info("refund status endpoint on http://%s:%s/api/refunds/",
                                              settings.http_host, settings.http_port)
-        await AiogramRunner(services).run()
-    finally:
-        if http is not None:
-            await http.cleanup()
-        await services.close()
+        try:
+            await AiogramRunner(services).run()
+        finally:
+            if http is not None:
+                await http.cleanup()
     return 0
 
 
 async def migrate(settings: Settings, arguments) -> int:
     """Bring the database schema up to date."""
-    services = await build_services(settings)
-    await services.close()
-    print("database is up to date")
+    async with opened(settings):  # opening migrates
+        print("database is up to date")
     return 0
 
 
@@ -140,23 +138,16 @@ async def import_transactions(settings: Settings, arguments) -> int:
             print(f"… and {len(report.problems) - 50} more problems", file=sys.stderr)
         print(f"refund-bot: nothing imported: {len(report.problems)} bad row(s)", file=sys.stderr)
         return 1
-    services = await build_services(settings)
-    try:
+    async with opened(settings) as services:
         await save_all(services.db, report, progress=progress)
-    finally:
-        await services.close()
     print(f"imported {len(report.rows)} transaction(s)")
     return 0
 
 
 async def list_tickets(settings: Settings, arguments) -> int:
     """Print every ticket, as JSON or as a table."""
-    services = await build_services(settings)
-    try:
-        async with services.db.transaction() as session:
-            tickets = await all_tickets(session)
-    finally:
-        await services.close()
+    async with opened(settings) as services, services.db.transaction() as session:
+        tickets = await all_tickets(session)
     rows = [ticket_json(t) for t in tickets]
     if arguments.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -171,9 +162,8 @@ async def list_tickets(settings: Settings, arguments) -> int:
 
 async def approve_ticket(settings: Settings, arguments) -> int:
     """Approve a ticket by hand and create the refund of its duplicate charge."""
-    services = await build_services(settings)
     try:
-        async with services.db.transaction() as session:
+        async with opened(settings) as services, services.db.transaction() as session:
             ticket = await ticket_by_reference(session, reference=arguments.reference.upper(), lock=True)
             if ticket is None:
                 print(f"refund-bot: no ticket {arguments.reference}", file=sys.stderr)
@@ -181,44 +171,39 @@ async def approve_ticket(settings: Settings, arguments) -> int:
             refund = await approve_and_refund(
                 session, services.refund_policy(), ticket, actor="operator:cli", now=services.clock()
             )
-            print(
-                f"{ticket.reference}: {ticket.status}, "
-                f"refund of charge {refund.transaction_id} {refund.status}"
-            )
+            charge = f"refund of charge {refund.transaction_id} {refund.status}"
+            print(f"{ticket.reference}: {ticket.status}, {charge}")
     except (IllegalTransition, NoDuplicateCharge, ProviderError) as error:
         print(f"refund-bot: {error}", file=sys.stderr)
         return 1
-    finally:
-        await services.close()
     return 0
 
 
 async def mark_landed(settings: Settings, arguments) -> int:
     """An operator saw the refund arrive: close the ticket and tell the payer."""
+    async with opened(settings) as services, services.db.transaction() as session:
+        locked = await lock_ticket_and_refund(session, reference=arguments.reference.upper())
+        if locked is None:
+            print(f"refund-bot: no refund for {arguments.reference}", file=sys.stderr)
+            return 1
+        ticket, refund = locked
+        landed = await land_refund(session, services.refund_policy(), ticket, refund, actor="operator:cli",
+                                   now=services.clock(), bank_reference=arguments.bank_reference)
+        if not landed:
+            print(f"refund-bot: {ticket.reference} is {ticket.status}; nothing to mark", file=sys.stderr)
+            return 1
+        print(f"{ticket.reference}: refunded")
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Services]:
+    """The services of one command (the database migrated first), closed at the end."""
     services = await build_services(settings)
     try:
-        async with services.db.transaction() as session:
-            refund = await refund_by_reference(session, reference=arguments.reference.upper(), lock=True)
-            if refund is None:
-                print(f"refund-bot: no refund for {arguments.reference}", file=sys.stderr)
-                return 1
-            ticket = await ticket_by_id(session, ticket_id=refund.ticket_id, lock=True)
-            landed = await land_refund(
-                session,
-                services.refund_policy(),
-                ticket,
-                refund,
-                actor="operator:cli",
-                now=services.clock(),
-                bank_reference=arguments.bank_reference,
-            )
-            if not landed:
-                print(f"refund-bot: {ticket.reference} is {ticket.status}; nothing to mark", file=sys.stderr)
-                return 1
-            print(f"{ticket.reference}: refunded")
+        yield services
     finally:
         await services.close()
-    return 0
 
 
 def ticket_json(ticket) -> dict:

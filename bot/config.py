@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
@@ -13,6 +13,17 @@ from handlers.money import KNOWN_CURRENCIES
 from locales import LANGUAGES
 
 IdList = Annotated[tuple[int, ...], NoDecode]
+# Settings kept as the operator wrote them, checked at start-up by the parser that reads them later.
+TEXT_SETTING_PARSERS = {
+    "ledger_settlement_delay": parse_duration,
+    "sweep_interval": parse_duration,
+    "overdue_grace": parse_duration,
+    "outbox_lease": parse_duration,
+    "support_sla": parse_duration,
+    "status_update_intervals": parse_intervals,
+    "quiet_hours": QuietHours.parse,
+    "refund_time": parse_refund_time,
+}
 
 
 class ConfigError(RuntimeError):
@@ -53,30 +64,10 @@ class Settings(BaseSettings):
     outbox_lease: str = "60s"
     support_sla: str = "4h"
 
-    @field_validator(
-        "ledger_settlement_delay", "sweep_interval", "overdue_grace", "outbox_lease", "support_sla"
-    )
+    @field_validator(*TEXT_SETTING_PARSERS)
     @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("status_update_intervals")
-    @classmethod
-    def _intervals(cls, value: str) -> str:
-        parse_intervals(value)
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet(cls, value: str) -> str:
-        QuietHours.parse(value)
-        return value
-
-    @field_validator("refund_time")
-    @classmethod
-    def _eta(cls, value: str) -> str:
-        parse_refund_time(value)
+    def _readable(cls, value: str, info: ValidationInfo) -> str:
+        TEXT_SETTING_PARSERS[info.field_name](value)  # raises ValueError saying what is wrong
         return value
 
     @field_validator("auto_refund_limit")

@@ -9,11 +9,8 @@ from aiohttp import web
 
 from bot.providers.webhook import refund_state_from_json
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from handlers.ports import RefundState
-from handlers.refunding import RefundPolicy, fail_refund, land_refund
+from handlers.refunding import RefundPolicy, lock_ticket_and_refund, record_provider_state
 from storage.database import Database
-from storage.models import RefundStatus
-from storage.refunds import refund_by_reference, ticket_by_reference
 
 log = logging.getLogger(__name__)
 MERCHANT = "merchant:webhook"
@@ -54,19 +51,11 @@ def refund_status_app(
             # The signature covers the body only, so the body must name the refund it is about.
             return _refused(401, "the signed body names another reference")
         async with db.transaction() as session:
-            # Ticket before refund: the update sweep locks in that order too.
-            ticket = await ticket_by_reference(session, reference=reference, lock=True)
-            refund = await refund_by_reference(session, reference=reference, lock=True)
-            if ticket is None or refund is None:
+            locked = await lock_ticket_and_refund(session, reference=reference)
+            if locked is None:
                 return _refused(404, "unknown refund reference")
-            if state.status == RefundStatus.SUCCEEDED:
-                bank_reference = state.bank_reference
-                await land_refund(
-                    session, policy, ticket, refund, actor=MERCHANT, now=now, bank_reference=bank_reference
-                )
-            elif state.status == RefundStatus.FAILED:
-                failure = RefundState(RefundStatus.FAILED, state.failure_reason)
-                await fail_refund(session, policy, ticket, refund, failure, actor=MERCHANT, now=now)
+            ticket, refund = locked
+            await record_provider_state(session, policy, ticket, refund, state, actor=MERCHANT, now=now)
             return web.json_response({"ok": True, "status": ticket.status})
 
     async def health(_request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, T
 from storage.database import Database
 from storage.models import OutboxMessage
 from storage.outbox import claim_due_messages, drop_pending_for_chat, mark_failed, mark_sent, retry_later
-from storage.refunds import set_reachable
+from storage.users import set_reachable
 
 if TYPE_CHECKING:
     from handlers.support_cards import CardPublisher
@@ -82,27 +82,17 @@ class DeliveryWorker:
             claimed = await claim_due_messages(
                 session, now=self.clock(), limit=self.policy.batch, lease=self.policy.lease
             )
-        by_chat: dict[int, list[OutboxMessage]] = defaultdict(list)
+        first_of_chat: dict[int, OutboxMessage] = {}
+        later = []
         for message in claimed:
-            by_chat[message.chat_id].append(message)
-        later = [message for messages in by_chat.values() for message in messages[1:]]
+            if message.chat_id in first_of_chat:
+                later.append(message)
+            else:
+                first_of_chat[message.chat_id] = message
         if later:
             await self._release(later, reason="waiting for its chat's turn")
-        results = await asyncio.gather(*(self._send_chat(messages[:1]) for messages in by_chat.values()))
-        return sum(results), len(claimed), len(later)
-
-    async def _send_chat(self, messages: list[OutboxMessage]) -> int:
-        sent = 0
-        for index, message in enumerate(messages):
-            outcome = await self._send_one(message)
-            if outcome == "sent":
-                sent += 1
-            elif outcome == "unreachable":
-                return sent  # the rest were dropped with the chat
-            elif outcome == "paused":
-                await self._release(messages[index + 1 :])
-                return sent
-        return sent
+        outcomes = await asyncio.gather(*(self._send_one(message) for message in first_of_chat.values()))
+        return outcomes.count("sent"), len(claimed), len(later)
 
     async def _wait_turn(self, chat_id: int) -> None:
         while True:
@@ -176,7 +166,7 @@ class DeliveryWorker:
         async with self.db.transaction() as session:
             await action(session, **values)
 
-    async def _release(self, messages: list[OutboxMessage], reason: str = "paused by a 429") -> None:
+    async def _release(self, messages: list[OutboxMessage], reason: str) -> None:
         for message in messages:
             await self._record(
                 retry_later, message_id=message.id, count_attempt=False, error=reason, not_before=self.clock()

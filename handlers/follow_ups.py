@@ -8,7 +8,8 @@ from handlers.ports import Clock
 from handlers.refunding import RefundPolicy, follow_up, land_refund
 from storage.database import Database
 from storage.models import RefundStatus
-from storage.refunds import claim_due_updates, due_settlements, refund_by_id, ticket_by_id
+from storage.refunds import claim_due_updates, due_settlements, refund_by_id
+from storage.tickets import ticket_by_id
 
 log = logging.getLogger(__name__)
 RETRY_FAILED_TICKET = timedelta(minutes=5)

@@ -23,7 +23,6 @@ from handlers.screenshots import check_declared_file, image_type_of
 from handlers.texts import format_items, format_moment, format_money
 from handlers.turn import Turn
 from storage.conversations import clear_report
-from storage.models import Ticket
 from storage.tickets import open_ticket_for_order, record_evidence, ticket_by_report_key
 
 
@@ -145,17 +144,13 @@ def advance(turn: Turn, lead: str) -> None:
 async def take_order_number(turn: Turn, argument: str) -> None:
     """Record the order number, unless the payer already has an open ticket for it."""
     order_id = parse_order_number(turn.event.text)
-    existing = await _open_ticket(turn, order_id)
+    existing = await open_ticket_for_order(turn.session, user_id=turn.user.id, order_id=order_id)
     if existing:
         raise InputRejected(
             "order.already_open", reference=existing.reference, status=turn.t(f"status.{existing.status}")
         )
     turn.conversation.order_id, turn.conversation.order_skipped = order_id, False
     advance(turn, turn.t("ack.order", order=order_id))
-
-
-async def _open_ticket(turn: Turn, order_id: str) -> Ticket | None:
-    return await open_ticket_for_order(turn.session, user_id=turn.user.id, order_id=order_id)
 
 
 async def skip_order_number(turn: Turn, argument: str) -> None:

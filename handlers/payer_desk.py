@@ -13,9 +13,8 @@ from handlers.turn import IntakeRules, Turn
 from storage.conversations import lock_conversation
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
-from storage.refunds import set_reachable
 from storage.updates import claim_update
-from storage.users import remember_user
+from storage.users import remember_user, set_reachable
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from handlers.refunding import LEDGER, land_refund
 from handlers.texts import format_money
 from handlers.turn import Turn
 from storage.models import Ticket, TicketStatus
-from storage.refunds import refund_of_ticket, ticket_by_reference
+from storage.refunds import refund_of_ticket
+from storage.tickets import ticket_by_reference
 
 BUTTON_PREFIX = "tk"
 

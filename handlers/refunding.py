@@ -15,8 +15,8 @@ from handlers.ports import PaymentProvider, RefundRequest, RefundState
 from handlers.texts import format_moment, format_money
 from handlers.update_schedule import UpdateSchedule
 from storage.models import Refund, RefundStatus, Ticket, TicketStatus, Transaction, User
-from storage.refunds import refund_of_ticket
-from storage.tickets import matches_of
+from storage.refunds import refund_by_reference, refund_of_ticket
+from storage.tickets import matches_of, ticket_by_reference
 
 LEDGER = "ledger"
 
@@ -233,37 +233,68 @@ async def _tell_failed(
     await policy.notifier.tell_payer(
         session, ticket, "notice.refund_failed", now=now, dedupe="refund_failed", reason=reason
     )
-    await policy.notifier.need_person(session, ticket, now=now, reason="refund_failed")
-    await policy.notifier.tell_support(
+    await _hand_to_support(session, policy, ticket, "refund_failed", now=now, reason=reason)
+
+
+async def _hand_to_support(
+    session: AsyncSession,
+    policy: RefundPolicy,
+    ticket: Ticket,
+    event: str,
+    *,
+    now: datetime,
+    **params: object,
+) -> None:
+    """Post (or redraw) the ticket's card and say in its thread why it needs a person."""
+    notifier = policy.notifier
+    await notifier.need_person(session, ticket, now=now, reason=event)
+    await notifier.tell_support(
         session,
         ticket,
-        "support.refund_failed",
+        f"support.{event}",
         now=now,
-        dedupe="refund_failed",
-        amount=_amount(ticket, policy.notifier.support_locale),
-        reason=reason,
+        dedupe=event,
+        amount=_amount(ticket, notifier.support_locale),
+        **params,
     )
+
+
+async def lock_ticket_and_refund(session: AsyncSession, *, reference: str) -> tuple[Ticket, Refund] | None:
+    """A ticket and its refund by reference, locked ticket first (the order every writer uses)."""
+    ticket = await ticket_by_reference(session, reference=reference, lock=True)
+    refund = await refund_by_reference(session, reference=reference, lock=True) if ticket else None
+    return (ticket, refund) if refund else None
+
+
+async def record_provider_state(
+    session: AsyncSession,
+    policy: RefundPolicy,
+    ticket: Ticket,
+    refund: Refund,
+    state: RefundState,
+    *,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Apply what the provider says: landed or failed; False while the refund is still pending."""
+    if state.status == RefundStatus.SUCCEEDED:
+        await land_refund(
+            session, policy, ticket, refund, actor=actor, now=now, bank_reference=state.bank_reference
+        )
+        return True
+    if state.status == RefundStatus.FAILED:
+        await fail_refund(session, policy, ticket, refund, state, actor=actor, now=now)
+        return True
+    return False
 
 
 async def follow_up(session: AsyncSession, policy: RefundPolicy, ticket: Ticket, *, now: datetime) -> None:
     """A due status update: poll the provider first, so a landed refund is reported as landed."""
     refund = await refund_of_ticket(session, ticket_id=ticket.id)
     state = await policy.provider.refund_status(refund, now=now)
-    if state.status == RefundStatus.SUCCEEDED:
-        await land_refund(
-            session,
-            policy,
-            ticket,
-            refund,
-            actor=f"provider:{refund.provider}",
-            now=now,
-            bank_reference=state.bank_reference,
-        )
-        return
-    if state.status == RefundStatus.FAILED:
-        await fail_refund(
-            session, policy, ticket, refund, state, actor=f"provider:{refund.provider}", now=now
-        )
+    if await record_provider_state(
+        session, policy, ticket, refund, state, actor=f"provider:{refund.provider}", now=now
+    ):
         return
     locale = await _locale(session, ticket)
     expected = await _when(session, policy, ticket, ticket.expected_landing_at)
@@ -274,16 +305,7 @@ async def follow_up(session: AsyncSession, policy: RefundPolicy, ticket: Ticket,
         await policy.notifier.tell_payer(
             session, ticket, "notice.overdue", now=now, dedupe="overdue", expected=expected
         )
-        await policy.notifier.need_person(session, ticket, now=now, reason="overdue")
-        await policy.notifier.tell_support(
-            session,
-            ticket,
-            "support.overdue",
-            now=now,
-            dedupe="overdue",
-            amount=_amount(ticket, policy.notifier.support_locale),
-            expected=expected,
-        )
+        await _hand_to_support(session, policy, ticket, "overdue", now=now, expected=expected)
     else:
         next_update = policy.schedule.next_update(now=now, updates_sent=ticket.updates_sent + 1)
         await policy.notifier.tell_payer(

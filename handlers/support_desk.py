@@ -18,10 +18,9 @@ from handlers.texts import format_moment
 from storage.database import Database
 from storage.models import SupportCard, Ticket, TicketStatus
 from storage.outbox import TRANSACTIONAL, enqueue
-from storage.refunds import ticket_by_reference
 from storage.support_cards import card_in_thread, card_of, cards_past_sla, set_prompt, take_prompt
 from storage.support_queries import tickets_needing_a_person
-from storage.tickets import audit_of
+from storage.tickets import audit_of, ticket_by_reference
 from storage.updates import claim_update
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
+async def first(session: AsyncSession, query, *, lock: bool = False):
+    """The first row of a query, locked for this transaction when asked (FOR UPDATE; SQLite ignores it)."""
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
 class Database:
     """An engine plus a session factory; `transaction()` is the unit of work."""
 

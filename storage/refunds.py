@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Refund, RefundStatus, Ticket, TicketStatus, User
+from storage.database import first
+from storage.models import Refund, RefundStatus, Ticket, TicketStatus
 
 
 async def refund_of_ticket(session: AsyncSession, *, ticket_id: int) -> Refund | None:
@@ -15,26 +16,7 @@ async def refund_of_ticket(session: AsyncSession, *, ticket_id: int) -> Refund |
 
 async def refund_by_reference(session: AsyncSession, *, reference: str, lock: bool = False) -> Refund | None:
     """A refund by its reference (the ticket's)."""
-    query = select(Refund).where(Refund.reference == reference)
-    if lock:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
-
-
-async def ticket_by_reference(session: AsyncSession, *, reference: str, lock: bool = False) -> Ticket | None:
-    """A ticket by its reference, optionally locked for this transaction."""
-    query = select(Ticket).where(Ticket.reference == reference)
-    if lock:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
-
-
-async def ticket_by_id(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> Ticket | None:
-    """A ticket by id, optionally locked."""
-    query = select(Ticket).where(Ticket.id == ticket_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
+    return await first(session, select(Refund).where(Refund.reference == reference), lock=lock)
 
 
 async def claim_due_updates(session: AsyncSession, *, now: datetime, limit: int) -> list[Ticket]:
@@ -62,15 +44,4 @@ async def due_settlements(session: AsyncSession, *, now: datetime, limit: int) -
 
 async def refund_by_id(session: AsyncSession, *, refund_id: int, lock: bool = False) -> Refund | None:
     """A refund by id, optionally locked."""
-    query = select(Refund).where(Refund.id == refund_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
-
-
-async def set_reachable(session: AsyncSession, *, user_id: int, reachable: bool) -> None:
-    """Record that the user blocked (or unblocked) the bot."""
-    user = await session.get(User, user_id)
-    if user is not None and user.unreachable == reachable:
-        user.unreachable = not reachable
-        session.add(user)
+    return await first(session, select(Refund).where(Refund.id == refund_id), lock=lock)

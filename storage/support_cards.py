@@ -6,15 +6,13 @@ from sqlalchemy import delete
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import first
 from storage.models import AgentPrompt, SupportCard, Ticket, TicketTransaction, Transaction
 
 
 async def card_of(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> SupportCard | None:
     """The ticket's card, if it was posted."""
-    query = select(SupportCard).where(SupportCard.ticket_id == ticket_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
+    return await first(session, select(SupportCard).where(SupportCard.ticket_id == ticket_id), lock=lock)
 
 
 async def card_in_thread(

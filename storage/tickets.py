@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.database import first
 from storage.models import Evidence, Ticket, TicketAudit, TicketTransaction
 from storage.upsert import insert_ignoring_conflicts
 
@@ -21,6 +22,16 @@ async def open_ticket_for_order(
     """The user's open ticket for this order, if any."""
     key = open_order_key(user_id=user_id, order_id=order_id)
     return (await session.exec(select(Ticket).where(Ticket.open_order_key == key))).first()
+
+
+async def ticket_by_reference(session: AsyncSession, *, reference: str, lock: bool = False) -> Ticket | None:
+    """A ticket by its reference, optionally locked for this transaction."""
+    return await first(session, select(Ticket).where(Ticket.reference == reference), lock=lock)
+
+
+async def ticket_by_id(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> Ticket | None:
+    """A ticket by id, optionally locked."""
+    return await first(session, select(Ticket).where(Ticket.id == ticket_id), lock=lock)
 
 
 async def ticket_by_report_key(session: AsyncSession, *, report_key: str) -> Ticket | None:

@@ -55,3 +55,11 @@ async def choose_locale(session: AsyncSession, *, user: User, locale: str) -> No
     """Record the language the user picked themselves."""
     user.locale, user.locale_chosen = locale, True
     session.add(user)
+
+
+async def set_reachable(session: AsyncSession, *, user_id: int, reachable: bool) -> None:
+    """Record that the user blocked (or unblocked) the bot."""
+    user = await session.get(User, user_id)
+    if user is not None and user.unreachable == reachable:
+        user.unreachable = not reachable
+        session.add(user)

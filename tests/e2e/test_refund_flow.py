@@ -7,8 +7,8 @@ from bot.sandbox.client import buttons
 from handlers.refunding import approve_and_refund, land_refund
 from storage.models import OutboxMessage, User
 from storage.outbox import messages_to
-from storage.refunds import refund_of_ticket, ticket_by_reference
-from storage.tickets import all_tickets, audit_of
+from storage.refunds import refund_of_ticket
+from storage.tickets import all_tickets, audit_of, ticket_by_reference
 from tests.e2e.conftest import NOW
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2, report_until_review
 

@@ -13,8 +13,7 @@ from PIL import Image
 
 from bot.sandbox.client import button_data, buttons
 from handlers.refunding import approve_and_refund
-from storage.refunds import ticket_by_reference
-from storage.tickets import all_tickets
+from storage.tickets import all_tickets, ticket_by_reference
 from tests.e2e.conftest import NOW, TOKEN, Payer, image_bytes
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2, report_until_review
 

@@ -15,8 +15,8 @@ from handlers.money import Money
 from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund, may_auto_approve
 from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTransaction, Transaction
 from storage.outbox import messages_to
-from storage.refunds import refund_of_ticket, ticket_by_id
-from storage.tickets import audit_of
+from storage.refunds import refund_of_ticket
+from storage.tickets import audit_of, ticket_by_id
 from tests.lifecycle.conftest import NOW, SHANGHAI, SUPPORT_CHAT, file_ticket, make_policy
 
 

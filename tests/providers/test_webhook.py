@@ -28,8 +28,8 @@ from handlers.update_schedule import UpdateSchedule
 from storage.database import Database
 from storage.models import Refund, RefundStatus, Ticket, TicketStatus
 from storage.outbox import messages_to
-from storage.refunds import refund_by_reference, ticket_by_reference
-from storage.tickets import add_ticket, audit_of
+from storage.refunds import refund_by_reference
+from storage.tickets import add_ticket, audit_of, ticket_by_reference
 
 SECRET = "whsec_Zq8vN3pL6tR1"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
