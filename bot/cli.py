@@ -7,16 +7,27 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.log_redaction import redact_secrets
 from bot.transaction_import import read_csv, save_all
 from bot.wiring import Services, build_services
 from handlers.lifecycle import IllegalTransition
 from handlers.money import Money
-from handlers.ports import ProviderError
-from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund, lock_ticket_and_refund
-from storage.tickets import all_tickets, ticket_by_reference
+from handlers.refund_requests import Answer, approve_and_send
+from handlers.refunding import (
+    ChargeAlreadyRefunded,
+    NoDuplicateCharge,
+    RefundExists,
+    RefundPolicy,
+    land_refund,
+    lock_ticket_and_refund,
+)
+from storage.models import RefundStatus, Ticket
+from storage.refunds import refund_of_ticket
+from storage.tickets import all_tickets
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     landed = refund_actions.add_parser("mark-landed", help="the refund arrived (ledger provider)")
     landed.add_argument("reference")
     landed.add_argument("--bank-reference", default=None)
+    commands.add_parser(
+        "gc", help="delete screenshots nothing refers to after EVIDENCE_RETENTION, and stray evidence files"
+    )
     sandbox = commands.add_parser("sandbox", help="serve the local Telegram Bot API sandbox")
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--token", default="123456:sandbox-token")
@@ -68,30 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         "import-transactions": import_transactions,
         "tickets": approve_ticket if getattr(arguments, "action", None) == "approve" else list_tickets,
         "refunds": mark_landed,
+        "gc": collect_evidence,
     }[arguments.command]
     return asyncio.run(action(settings, arguments))
-
-
-class SecretRedactor(logging.Filter):
-    """Replaces secrets in every log record, wherever a library may have put them."""
-
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        return True
-
-
-def redact_secrets(*secrets: str) -> None:
-    """Keep the bot token and the webhook secret out of the logs."""
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(SecretRedactor([s for s in secrets if s]))
 
 
 async def run_bot(settings: Settings, arguments) -> int:
@@ -161,38 +154,73 @@ async def list_tickets(settings: Settings, arguments) -> int:
 
 
 async def approve_ticket(settings: Settings, arguments) -> int:
-    """Approve a ticket by hand and create the refund of its duplicate charge."""
+    """Approve a ticket by hand: record the refund of its duplicate charge, then ask the provider."""
     try:
-        async with opened(settings) as services, services.db.transaction() as session:
-            ticket = await ticket_by_reference(session, reference=arguments.reference.upper(), lock=True)
-            if ticket is None:
-                print(f"refund-bot: no ticket {arguments.reference}", file=sys.stderr)
-                return 1
-            refund = await approve_and_refund(
-                session, services.refund_policy(), ticket, actor="operator:cli", now=services.clock()
+        async with opened(settings) as services:
+            ticket, sent = await approve_and_send(
+                services.db, services.refund_policy(), services.clock,
+                reference=arguments.reference.upper(), actor="operator:cli",
             )
-            charge = f"refund of charge {refund.transaction_id} {refund.status}"
-            print(f"{ticket.reference}: {ticket.status}, {charge}")
-    except (IllegalTransition, NoDuplicateCharge, ProviderError) as error:
+    except LookupError as error:
+        print(f"refund-bot: {error.args[0]}", file=sys.stderr)
+        return 1
+    except (IllegalTransition, NoDuplicateCharge, RefundExists, ChargeAlreadyRefunded) as error:
         print(f"refund-bot: {error}", file=sys.stderr)
         return 1
+    refund = sent.refund
+    charge = f"refund of charge {refund.transaction_id} {refund.status}" if refund else "refund requested"
+    if sent.answer is Answer.UNKNOWN:
+        charge += " (no answer from the provider yet; the bot keeps asking with the same key)"
+    print(f"{ticket.reference}: {ticket.status}, {charge}")
     return 0
 
 
 async def mark_landed(settings: Settings, arguments) -> int:
     """An operator saw the refund arrive: close the ticket and tell the payer."""
     async with opened(settings) as services, services.db.transaction() as session:
-        locked = await lock_ticket_and_refund(session, reference=arguments.reference.upper())
-        if locked is None:
-            print(f"refund-bot: no refund for {arguments.reference}", file=sys.stderr)
-            return 1
-        ticket, refund = locked
-        landed = await land_refund(session, services.refund_policy(), ticket, refund, actor="operator:cli",
-                                   now=services.clock(), bank_reference=arguments.bank_reference)
-        if not landed:
-            print(f"refund-bot: {ticket.reference} is {ticket.status}; nothing to mark", file=sys.stderr)
+        reference = arguments.reference.upper()
+        ticket = await land_by_reference(session, services.refund_policy(), reference=reference,
+                                         bank_reference=arguments.bank_reference, now=services.clock())
+        if ticket is None:
+            print(f"refund-bot: {reference} has no refund on its way; nothing to mark", file=sys.stderr)
             return 1
         print(f"{ticket.reference}: refunded")
+    return 0
+
+
+async def land_by_reference(
+    session, policy: RefundPolicy, *, reference: str, bank_reference: str | None, now: datetime
+) -> Ticket | None:
+    """Land the ticket's latest attempt (named by ticket reference or key); None if nothing may land."""
+    locked = await lock_ticket_and_refund(session, reference=reference)
+    if locked is None:
+        return None
+    ticket, _named = locked
+    # A ticket reference is also its first attempt's key: after a retry, the operator means the live one.
+    latest = await refund_of_ticket(session, ticket_id=ticket.id, lock=True)
+    if latest.status not in (RefundStatus.PENDING, RefundStatus.FAILED):
+        return None  # requested: nobody accepted it yet; succeeded: landed already
+    landed = await land_refund(session, policy, ticket, latest, actor="operator:cli", now=now,
+                               bank_reference=bank_reference)
+    return ticket if landed else None
+
+
+async def collect_evidence(settings: Settings, arguments) -> int:
+    """Delete unused screenshots past their retention (the daily clean-up, now) and say what went."""
+    async with opened(settings) as services:
+        collector = services.evidence_collector()
+        if collector.retention is None:
+            print("EVIDENCE_RETENTION is off: every screenshot is kept")
+            return 0
+        cleanup = await collector.collect()
+    for row in cleanup.rows:
+        print(f"removed screenshot {row.sha256} ({row.size} bytes, sent by user {row.uploaded_by or '?'})")
+    for sha256 in cleanup.files_without_row:
+        print(f"removed file without an evidence row {sha256}")
+    print(
+        f"removed {len(cleanup.rows)} unused screenshot(s), {len(cleanup.files_without_row)} file(s) without "
+        f"a row and {cleanup.half_written_files} half-written file(s); {cleanup.bytes_freed} bytes freed"
+    )
     return 0
 
 

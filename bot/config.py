@@ -1,5 +1,6 @@
 """Settings from the environment and a .env file."""
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -20,10 +21,16 @@ TEXT_SETTING_PARSERS = {
     "overdue_grace": parse_duration,
     "outbox_lease": parse_duration,
     "support_sla": parse_duration,
+    "prompt_timeout": parse_duration,
     "status_update_intervals": parse_intervals,
     "quiet_hours": QuietHours.parse,
     "refund_time": parse_refund_time,
+    "processed_updates_retention": parse_duration,
+    "outbox_retention": parse_duration,
+    "evidence_retention": parse_duration,
 }
+# Shortest retention allowed: Telegram redelivers an update for up to 24 h, so its dedupe row must outlive it.
+SHORTEST_RETENTION = {"processed_updates_retention": "24h", "outbox_retention": "1d"}
 
 
 class ConfigError(RuntimeError):
@@ -63,11 +70,34 @@ class Settings(BaseSettings):
     outbox_rate: float = Field(default=25, gt=0, le=1000)
     outbox_lease: str = "60s"
     support_sla: str = "4h"
+    prompt_timeout: str = "15m"
+    max_open_tickets: int = Field(default=3, ge=1, le=100)
+    max_reports_per_day: int = Field(default=5, ge=1, le=1000)
+    processed_updates_retention: str = "48h"
+    outbox_retention: str = "30d"
+    evidence_retention: str = "7d"
+    evidence_quota_mb: int = Field(default=50, ge=1, le=100_000)
 
     @field_validator(*TEXT_SETTING_PARSERS)
     @classmethod
     def _readable(cls, value: str, info: ValidationInfo) -> str:
         TEXT_SETTING_PARSERS[info.field_name](value)  # raises ValueError saying what is wrong
+        return value
+
+    @field_validator(*SHORTEST_RETENTION)
+    @classmethod
+    def _long_enough(cls, value: str, info: ValidationInfo) -> str:
+        kept, shortest = parse_duration(value), SHORTEST_RETENTION[info.field_name]
+        if kept is not None and kept < parse_duration(shortest):
+            raise ValueError(f"must be at least {shortest} (or off to keep the rows forever)")
+        return value
+
+    @field_validator("prompt_timeout")
+    @classmethod
+    def _prompt_expires(cls, value: str) -> str:
+        timeout = parse_duration(value)
+        if timeout is None or timeout <= timedelta(0):
+            raise ValueError("must be a positive duration like 15m (a prompt cannot wait forever)")
         return value
 
     @field_validator("auto_refund_limit")

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.providers.webhook import refund_state_from_json
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from handlers.refunding import RefundPolicy, lock_ticket_and_refund, record_provider_state
+from handlers.refunding import Applied, RefundPolicy, lock_ticket_and_refund, record_provider_state
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,9 @@ def refund_status_app(
         try:
             payload = json.loads(body)
             state = refund_state_from_json(payload)
-        except ValueError as exc:
-            return _refused(400, f"bad body: {exc}")
+        except (ValueError, RecursionError) as exc:  # deep nesting overflows the parser's recursion
+            detail = str(exc)[:200] if isinstance(exc, ValueError) else "nested too deeply"
+            return _refused(400, f"bad body: {detail}")
         if payload.get("reference") != reference:
             # The signature covers the body only, so the body must name the refund it is about.
             return _refused(401, "the signed body names another reference")
@@ -55,7 +56,16 @@ def refund_status_app(
             if locked is None:
                 return _refused(404, "unknown refund reference")
             ticket, refund = locked
-            await record_provider_state(session, policy, ticket, refund, state, actor=MERCHANT, now=now)
+            applied = await record_provider_state(
+                session, policy, ticket, refund, state, actor=MERCHANT, now=now
+            )
+            if applied is Applied.CONFLICT:
+                log.warning("refund %s: ignored %s, it is %s", reference, state.status, refund.status)
+                return web.json_response(
+                    {"ok": False, "error": f"refund is {refund.status}; {state.status.value} ignored",
+                     "status": ticket.status},
+                    status=409,
+                )
             return web.json_response({"ok": True, "status": ticket.status})
 
     async def health(_request: web.Request) -> web.Response:

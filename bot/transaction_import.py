@@ -1,13 +1,15 @@
 """`refund-bot import-transactions`: a CSV file in, all rows or none."""
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from handlers.transaction_csv import CsvReport, check_header, read_rows
+from handlers.transaction_csv import TELEGRAM_ID, CsvReport, check_header, read_rows
 from storage.database import Database
+from storage.payer_links import link_payers
 from storage.transactions import save_transactions
 
 CHUNK = 5_000
@@ -34,5 +36,9 @@ async def save_all(db: Database, report: CsvReport, *, progress: bool) -> None:
         async with db.transaction() as session:
             for start in range(0, len(report.rows), CHUNK):
                 chunk = report.rows[start:start + CHUNK]
-                await save_transactions(session, rows=chunk)
+                links = [(row["payer_id"], row[TELEGRAM_ID]) for row in chunk if row[TELEGRAM_ID]]
+                await save_transactions(
+                    session, rows=[{k: v for k, v in row.items() if k != TELEGRAM_ID} for row in chunk]
+                )
+                await link_payers(session, links=links, source="records", now=datetime.now(UTC))
                 bar.update(len(chunk))

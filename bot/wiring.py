@@ -5,14 +5,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
+from bot.log_redaction import Redactor
 from bot.providers.ledger import LedgerProvider
 from handlers.delivery import DeliveryPolicy, DeliveryWorker
 from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
+from handlers.evidence_gc import EvidenceCollector
 from handlers.follow_ups import FollowUps
 from handlers.money import Money
 from handlers.notices import Notifier
 from handlers.payer_desk import PayerDesk
 from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
+from handlers.pruning import Pruner, Retention
 from handlers.refunding import RefundPolicy
 from handlers.support_cards import CardPublisher, CardRenderer, SupportSettings
 from handlers.support_desk import SupportDesk
@@ -71,6 +74,7 @@ class Services:
                 locale=settings.default_locale,
                 zone=settings.zone,
                 sla=parse_duration(settings.support_sla) or timedelta(hours=4),
+                prompt_timeout=parse_duration(settings.prompt_timeout) or timedelta(minutes=15),
             )
         return self._support
 
@@ -94,7 +98,24 @@ class Services:
         """The outbox worker sending through the runtime's messenger (cards included)."""
         lease = parse_duration(self.settings.outbox_lease) or timedelta(seconds=60)
         policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=lease)
-        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=self.card_publisher(messenger))
+        secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret)
+        redact = Redactor(secret.get_secret_value() for secret in secrets)
+        cards = self.card_publisher(messenger)
+        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=cards, redact=redact)
+
+    def pruner(self) -> Pruner:
+        """Deletes handled-update ids and finished outbox messages past their retention."""
+        retention = Retention(
+            processed_updates=parse_duration(self.settings.processed_updates_retention),
+            outbox=parse_duration(self.settings.outbox_retention),
+        )
+        return Pruner(self.db, self.clock, retention)
+
+    def evidence_collector(self) -> EvidenceCollector:
+        """Deletes screenshots nothing refers to once EVIDENCE_RETENTION has passed."""
+        return EvidenceCollector(
+            self.db, self.evidence, self.clock, parse_duration(self.settings.evidence_retention)
+        )
 
     def payer_desk(self, files: FileDownloader) -> PayerDesk:
         """The payer desk, downloading files through the runtime's bot."""
@@ -102,6 +123,9 @@ class Services:
             default_currency=self.settings.default_currency,
             zone=self.settings.zone,
             refund_window_days=self.settings.refund_window_days,
+            max_open_tickets=self.settings.max_open_tickets,
+            max_reports_per_day=self.settings.max_reports_per_day,
+            evidence_quota_bytes=self.settings.evidence_quota_mb * 1024 * 1024,
         )
         return PayerDesk(
             self.db,

@@ -1,14 +1,13 @@
 """A payer's answer to a support question goes back into the ticket's thread."""
 
 from handlers.events import EventKind
+from handlers.evidence import keep_evidence, received_image
 from handlers.lifecycle import move_ticket
 from handlers.parsing import InputRejected
-from handlers.ports import FileUnavailable
-from handlers.screenshots import check_declared_file, image_type_of
+from handlers.screenshots import check_declared_file
 from handlers.turn import Turn
 from storage.models import TicketStatus
 from storage.support_cards import ticket_awaiting_answer
-from storage.tickets import record_evidence
 
 
 async def relay_answer(turn: Turn) -> bool:
@@ -27,14 +26,10 @@ async def relay_answer(turn: Turn) -> bool:
     else:
         try:
             check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
-            data = await turn.files.download(event.attachment.file_id)
-            mime_type = image_type_of(data)
-        except (InputRejected, FileUnavailable) as rejection:
-            key = rejection.key if isinstance(rejection, InputRejected) else "screenshot.download_failed"
-            turn.say(turn.t(key, **getattr(rejection, "params", {})))
+            sha256 = await keep_evidence(turn, received_image(turn))  # downloaded before the transaction
+        except InputRejected as rejection:
+            turn.say(turn.t(rejection.key, **rejection.params))
             return True
-        sha256 = turn.evidence.save(data)
-        await record_evidence(turn.session, sha256=sha256, mime_type=mime_type, size=len(data), now=turn.now)
         await notifier.tell_support(
             turn.session, ticket, "desk.answer_photo", now=turn.now, dedupe=dedupe, photo_sha256=sha256
         )

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,7 +15,14 @@ from handlers.notices import buttons_from_json
 from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, ThreadGone
 from storage.database import Database
 from storage.models import OutboxMessage
-from storage.outbox import claim_due_messages, drop_pending_for_chat, mark_failed, mark_sent, retry_later
+from storage.outbox import (
+    claim_due_messages,
+    drop_pending_for_chat,
+    mark_failed,
+    mark_sent,
+    postpone_pending_for_chat,
+    retry_later,
+)
 from storage.users import set_reachable
 
 if TYPE_CHECKING:
@@ -33,6 +41,8 @@ class DeliveryPolicy:
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 6
     base_backoff: timedelta = timedelta(seconds=2)
+    # A group that refuses the bot (403) is retried forever, at most this far apart.
+    max_group_backoff: timedelta = timedelta(minutes=10)
 
 
 @dataclass
@@ -56,12 +66,14 @@ class DeliveryWorker:
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     stats: DeliveryStats = field(default_factory=DeliveryStats)
     cards: "CardPublisher | None" = None
+    redact: Callable[[str], str] = str  # takes the secrets out of an error's text before it is stored
 
     def __post_init__(self) -> None:
         # capacity 1: evenly spaced sends never exceed the rate in any one-second window
         self._limiter = AsyncLimiter(1, 1 / self.policy.rate_per_second)
         self._last_send: dict[int, float] = defaultdict(lambda: float("-inf"))
         self._paused_until = 0.0
+        self._refusals: dict[int, int] = {}  # group chat id -> 403s in a row
 
     async def drain(self) -> int:
         """Send batches until nothing is due; return how many messages went out."""
@@ -125,13 +137,18 @@ class DeliveryWorker:
             )
             return "paused"
         except RecipientUnreachable as error:
-            await self._unreachable(message, str(error))
+            if not is_private_chat(message.chat_id):
+                await self._group_refused(message, self.redact(str(error)))
+                return "retry"
+            await self._unreachable(message, self.redact(str(error)))
             return "unreachable"
         except Exception as error:  # network errors, 5xx, anything else: retry with backoff
-            await self._failed_attempt(message, f"{type(error).__name__}: {error}")
+            await self._failed_attempt(message, self.redact(f"{type(error).__name__}: {error}"))
             return "retry"
         await self._record(mark_sent, message_id=message.id, now=self.clock())
         self.stats.sent += 1
+        if self._refusals.pop(message.chat_id, None):
+            log.warning("chat %s accepts the bot's messages again", message.chat_id)
         return "sent"
 
     async def _dispatch(self, message: OutboxMessage) -> None:
@@ -189,3 +206,25 @@ class DeliveryWorker:
             )
             await set_reachable(session, user_id=message.chat_id, reachable=False)
         self.stats.dropped += dropped
+
+    async def _group_refused(self, message: OutboxMessage, error: str) -> None:
+        """A group refuses the bot (e.g. it was removed): keep every message, retry later, alert once."""
+        refusals = self._refusals[message.chat_id] = self._refusals.get(message.chat_id, 0) + 1
+        if refusals == 1:
+            log.error(
+                "the bot may not post in chat %s (%s); its messages are kept and retried until it "
+                "can. Add the bot back to the group (as an admin).", message.chat_id, error,
+            )
+        doublings = min(max(refusals, message.attempts) - 1, 20)
+        backoff = min(self.policy.base_backoff * 2**doublings, self.policy.max_group_backoff)
+        not_before = self.clock() + backoff
+        self.stats.retried += 1
+        async with self.db.transaction() as session:
+            await retry_later(session, message_id=message.id, not_before=not_before,
+                              error=f"the bot may not post in this chat: {error}")
+            await postpone_pending_for_chat(session, chat_id=message.chat_id, not_before=not_before)
+
+
+def is_private_chat(chat_id: int) -> bool:
+    """A person's private chat (its id is the user's, positive); groups and channels have negative ids."""
+    return chat_id > 0

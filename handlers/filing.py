@@ -4,10 +4,12 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from handlers.matching import Match, MatchOutcome, match_charges
+from handlers.matching import ChargeRole, Match, MatchOutcome, match_charges
 from handlers.money import Money
 from handlers.turn import Turn
-from storage.models import Ticket
+from storage.models import PayerCheck, Refund, Ticket, TicketStatus, Transaction
+from storage.payer_links import payer_ids_linked_to
+from storage.refunds import live_refunds_of_charges
 from storage.tickets import add_ticket, open_order_key, open_ticket_for_order
 from storage.transactions import charges_of_order
 
@@ -29,11 +31,21 @@ class FilingResult(StrEnum):
 
 @dataclass(frozen=True)
 class Filing:
-    """The result, the ticket (new or the open one) and the match behind it."""
+    """The result, the ticket (new or the open one), the match behind it and refunds made here already."""
 
     result: FilingResult
     ticket: Ticket | None = None
     match: Match | None = None
+    refunds: tuple[Refund, ...] = ()
+
+
+async def check_payer(turn: Turn, charges: list[Transaction]) -> PayerCheck:
+    """Whether the reporter is linked to every payer the merchant's records name for these charges."""
+    named = {charge.payer_id for charge in charges if charge.payer_id}
+    if not named:
+        return PayerCheck.UNNAMED
+    linked = await payer_ids_linked_to(turn.session, telegram_user_id=turn.user.id, payer_ids=named)
+    return PayerCheck.LINKED if linked == named else PayerCheck.NOT_LINKED
 
 
 async def file_report(turn: Turn) -> Filing:
@@ -47,9 +59,16 @@ async def file_report(turn: Turn) -> Filing:
             return Filing(FilingResult.ALREADY_OPEN, existing)
     reported = Money.from_minor(report.amount_minor, report.currency)
     charges = await charges_of_order(session, order_id=report.order_id) if report.order_id else []
-    match = match_charges(reported, charges)
-    if match.outcome is MatchOutcome.ALREADY_REFUNDED:
-        return Filing(FilingResult.ALREADY_REFUNDED, None, match)
+    refunds = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in charges])
+    match = match_charges(reported, charges, frozenset(refunds))
+    payer_check = await check_payer(turn, charges)
+    status = match.ticket_status
+    if payer_check is PayerCheck.NOT_LINKED:
+        status = TicketStatus.NEEDS_REVIEW  # a person decides; the reporter is shown nothing of the charges
+    elif match.outcome is MatchOutcome.ALREADY_REFUNDED:
+        refunded = [refunds[c.transaction_id] for c, role in match.charges
+                    if role is ChargeRole.REFUNDED and c.transaction_id in refunds]
+        return Filing(FilingResult.ALREADY_REFUNDED, None, match, tuple(refunded))
     ticket = Ticket(
         reference=new_reference(),
         user_id=turn.user.id,
@@ -61,7 +80,8 @@ async def file_report(turn: Turn) -> Filing:
         paid_at=report.paid_at,
         paid_on_day_only=report.paid_on_day_only,
         evidence_sha256=report.evidence_sha256,
-        status=match.ticket_status,
+        status=status,
+        payer_check=payer_check,
         report_key=report.report_key,
         open_order_key=(
             open_order_key(user_id=turn.user.id, order_id=report.order_id)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from handlers.ports import Clock
+from handlers.refund_requests import RefundRequester
 from handlers.refunding import RefundPolicy, follow_up, land_refund
 from storage.database import Database
 from storage.models import RefundStatus
@@ -25,16 +26,22 @@ class FollowUps:
     batch: int = 200
 
     async def sweep(self) -> int:
-        """Handle everything due now; return how many tickets were handled."""
-        handled = await self._drain(self.settle_batch)
+        """Handle everything due now; return how many refunds and tickets were handled."""
+        handled = await self._drain(self.requests.retry_batch, self.requests.batch)
+        handled += await self._drain(self.settle_batch)
         return handled + await self._drain(self.update_batch)
 
-    async def _drain(self, run_batch) -> int:
+    @property
+    def requests(self) -> RefundRequester:
+        """Asks the provider again about requests it has not answered."""
+        return RefundRequester(self.db, self.policy, self.clock)
+
+    async def _drain(self, run_batch, batch: int | None = None) -> int:
         total = 0
         while True:
             count = await run_batch()
             total += count
-            if count < self.batch:
+            if count < (batch or self.batch):
                 return total
 
     async def update_batch(self) -> int:

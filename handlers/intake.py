@@ -6,6 +6,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from handlers.events import Button, ClearButtons, EventKind, Toast
+from handlers.evidence import keep_evidence, received_image
 from handlers.filing import Filing, FilingResult, file_report
 from handlers.matching import ChargeRole
 from handlers.money import Money
@@ -17,13 +18,20 @@ from handlers.parsing import (
     parse_order_number,
     parse_payment_time,
 )
-from handlers.ports import FileUnavailable
-from handlers.refunding import approve_and_refund, may_auto_approve
-from handlers.screenshots import check_declared_file, image_type_of
+from handlers.payer_limits import report_refusal
+from handlers.refunding import (
+    ChargeAlreadyRefunded,
+    NoDuplicateCharge,
+    RefundExists,
+    may_auto_approve,
+    request_refund,
+)
+from handlers.screenshots import check_declared_file
 from handlers.texts import format_items, format_moment, format_money
 from handlers.turn import Turn
 from storage.conversations import clear_report
-from storage.tickets import open_ticket_for_order, record_evidence, ticket_by_report_key
+from storage.models import Refund, RefundStatus
+from storage.tickets import open_ticket_for_order, ticket_by_id, ticket_by_report_key
 
 
 class Step(StrEnum):
@@ -198,16 +206,10 @@ def _record_payment_time(turn: Turn, moment, day_only: bool) -> None:
 
 
 async def take_screenshot(turn: Turn, argument: str) -> None:
-    """Check the image by its bytes, store it by hash and keep it as evidence."""
+    """Keep the image downloaded and checked before the transaction as evidence, stored by hash."""
     event = turn.event
     check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
-    try:
-        data = await turn.files.download(event.attachment.file_id)
-    except FileUnavailable as error:
-        raise InputRejected("screenshot.download_failed") from error
-    mime_type = image_type_of(data)
-    sha256 = turn.evidence.save(data)
-    await record_evidence(turn.session, sha256=sha256, mime_type=mime_type, size=len(data), now=turn.now)
+    sha256 = await keep_evidence(turn, received_image(turn))
     turn.conversation.evidence_sha256 = sha256
     turn.conversation.evidence_media_group = event.media_group_id
     lead = turn.t("ack.screenshot")
@@ -218,21 +220,32 @@ async def take_screenshot(turn: Turn, argument: str) -> None:
 
 async def submit(turn: Turn, argument: str) -> None:
     """File the ticket, tell the payer what happens next, and close the report."""
+    if refusal := await report_refusal(turn):
+        raise InputRejected(refusal.key, **refusal.params)
     filing = await file_report(turn)
     if turn.event.message_id:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
-    turn.say(_filing_message(turn, filing))
+    turn.say(await _filing_message(turn, filing))
     if filing.result is FilingResult.FILED and turn.policy:
-        if may_auto_approve(turn.policy, filing.ticket):
-            await approve_and_refund(
-                turn.session, turn.policy, filing.ticket, actor="policy:auto-approve", now=turn.now
-            )
-        else:
-            await turn.policy.notifier.need_person(turn.session, filing.ticket, now=turn.now, reason="filed")
+        await _decide(turn, filing.ticket)
     clear_report(turn.conversation, now=turn.now)
 
 
-def _filing_message(turn: Turn, filing: Filing) -> str:
+async def _decide(turn: Turn, ticket) -> None:
+    """Auto-approve a small confirmed duplicate of the payer's own; everything else goes to a person."""
+    if may_auto_approve(turn.policy, ticket):
+        try:
+            call = await request_refund(turn.session, turn.policy, ticket, actor="policy:auto-approve",
+                                        now=turn.now)
+        except (RefundExists, ChargeAlreadyRefunded, NoDuplicateCharge):
+            pass  # a racing ticket took the charge: a person sorts this one out
+        else:
+            turn.refund_calls.append(call)
+            return
+    await turn.policy.notifier.need_person(turn.session, ticket, now=turn.now, reason="filed")
+
+
+async def _filing_message(turn: Turn, filing: Filing) -> str:
     report = turn.conversation
     amount = format_money(
         Money.from_minor(report.amount_minor, report.currency).amount, report.currency, turn.locale
@@ -243,6 +256,8 @@ def _filing_message(turn: Turn, filing: Filing) -> str:
             reference=filing.ticket.reference,
             status=turn.t(f"status.{filing.ticket.status}"),
         )
+    if filing.result is FilingResult.ALREADY_REFUNDED and filing.refunds:
+        return await _refunded_here_message(turn, filing.refunds[0], amount)
     if filing.result is FilingResult.ALREADY_REFUNDED:
         refunded = [c for c, role in filing.match.charges if role is ChargeRole.REFUNDED]
         return turn.t(
@@ -262,6 +277,21 @@ def _filing_message(turn: Turn, filing: Filing) -> str:
             times=_charge_times(turn, charges),
         )
     return turn.t("filed.needs_review", reference=filing.ticket.reference)
+
+
+async def _refunded_here_message(turn: Turn, refund: Refund, amount: str) -> str:
+    """The duplicate already has a refund through this bot: say when, and under which reference."""
+    ticket = await ticket_by_id(turn.session, ticket_id=refund.ticket_id)
+    own = ticket is not None and ticket.user_id == turn.user.id
+    reference = (ticket.reference if own else refund.bank_reference) or "—"
+    landed = refund.status == RefundStatus.SUCCEEDED
+    return turn.t(
+        "filed.refunded_here" if landed else "filed.refund_under_way",
+        order=turn.conversation.order_id,
+        amount=amount,
+        on=format_moment(refund.landed_at if landed else refund.created_at, turn.rules.zone, turn.locale),
+        reference=reference,
+    )
 
 
 def _charge_times(turn: Turn, charges) -> str:
@@ -311,8 +341,12 @@ def in_report(turn: Turn) -> bool:
     return turn.conversation.step is not None
 
 
-def start_report(turn: Turn) -> None:
+async def start_report(turn: Turn) -> None:
     """Begin a new report, or pick up the one in progress."""
+    if refusal := await report_refusal(turn):
+        turn.say(turn.t(refusal.key, **refusal.params))
+        repeat_question(turn)
+        return
     report = turn.conversation
     if in_report(turn):
         ask(turn, Step(report.step), turn.t("report.continuing"))
@@ -369,8 +403,9 @@ async def press_report_button(turn: Turn, data: str) -> None:
 
 
 async def _stale_report_button(turn: Turn, key: str) -> None:
+    """Where the presser's own filed report went; anyone else's key is just a stale button."""
     filed = await ticket_by_report_key(turn.session, report_key=key) if key else None
-    if filed:
+    if filed and filed.user_id == turn.user.id:  # report keys are unique: this scopes it to the presser
         turn.say(
             turn.t("filed.already_filed", reference=filed.reference, status=turn.t(f"status.{filed.status}"))
         )

@@ -9,11 +9,13 @@ from storage.models import CLOSED_STATUSES, Ticket, TicketAudit, TicketStatus
 S = TicketStatus
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
     S.VERIFIED: frozenset({S.APPROVED, S.NEEDS_REVIEW, S.NEEDS_INFO, S.REJECTED, S.CANCELLED}),
-    S.NEEDS_REVIEW: frozenset({S.APPROVED, S.NEEDS_INFO, S.REJECTED, S.CANCELLED}),
-    S.NEEDS_INFO: frozenset({S.NEEDS_REVIEW, S.APPROVED, S.REJECTED, S.CANCELLED}),
+    # → refunded: after "Not yet", support confirms the refund had landed and re-sends its details.
+    S.NEEDS_REVIEW: frozenset({S.APPROVED, S.NEEDS_INFO, S.REJECTED, S.CANCELLED, S.REFUNDED}),
+    S.NEEDS_INFO: frozenset({S.NEEDS_REVIEW, S.APPROVED, S.REJECTED, S.CANCELLED, S.REFUNDED}),
     S.APPROVED: frozenset({S.REFUND_PENDING, S.REFUND_FAILED, S.CANCELLED}),
     S.REFUND_PENDING: frozenset({S.REFUNDED, S.REFUND_FAILED}),
-    S.REFUND_FAILED: frozenset({S.REFUND_PENDING, S.REFUNDED, S.REJECTED}),  # a late success still lands
+    # → approved: retried as a new attempt; → refunded: a late success still lands.
+    S.REFUND_FAILED: frozenset({S.APPROVED, S.REFUNDED, S.REJECTED}),
     S.REFUNDED: frozenset({S.NEEDS_REVIEW}),  # the payer says the money never arrived
     S.REJECTED: frozenset(),
     S.CANCELLED: frozenset(),

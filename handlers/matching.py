@@ -39,14 +39,23 @@ class Match:
         return TicketStatus.NEEDS_REVIEW
 
 
-def match_charges(reported: Money, order_charges: list[Transaction]) -> Match:
-    """Two or more succeeded charges of the reported amount on one order confirm a duplicate."""
+def match_charges(
+    reported: Money, order_charges: list[Transaction], refunded_here: frozenset[str] = frozenset()
+) -> Match:
+    """Two or more succeeded charges of the reported amount on one order confirm a duplicate.
+
+    A charge in `refunded_here` already has a refund through this bot, so it counts as refunded.
+    """
     same_amount = [
         c for c in order_charges
         if c.amount_minor == reported.minor and c.currency == reported.currency
     ]
-    succeeded = [c for c in same_amount if c.status == TransactionStatus.SUCCEEDED]
-    refunded = [c for c in same_amount if c.status == TransactionStatus.REFUNDED]
+
+    def is_refunded(charge: Transaction) -> bool:
+        return charge.status == TransactionStatus.REFUNDED or charge.transaction_id in refunded_here
+
+    succeeded = [c for c in same_amount if c.status == TransactionStatus.SUCCEEDED and not is_refunded(c)]
+    refunded = [c for c in same_amount if is_refunded(c)]
     if len(succeeded) >= 2:
         roles = [ChargeRole.ORIGINAL] + [ChargeRole.DUPLICATE] * (len(succeeded) - 1)
         return Match(MatchOutcome.CONFIRMED_DUPLICATE, tuple(zip(succeeded, roles, strict=True)))

@@ -49,8 +49,7 @@ class Notifier:
     ) -> None:
         """A message to the ticket's payer (dropped at once if they blocked the bot)."""
         user = await session.get(User, ticket.user_id)
-        locale = user.locale if user else ticket.locale
-        text = self.texts.get(locale, key, reference=ticket.reference, **params)
+        _, text = await self.payer_text(session, ticket, key, **params)
         await enqueue(
             session,
             dedupe_key=f"ticket:{ticket.id}:{dedupe}",
@@ -61,6 +60,14 @@ class Notifier:
             not_before=now,
             dropped_because="the user blocked the bot" if user and user.unreachable else None,
         )
+
+    async def payer_text(
+        self, session: AsyncSession, ticket: Ticket, key: str, **params: object
+    ) -> tuple[str, str]:
+        """The payer's language and exactly what `tell_payer` would send them."""
+        user = await session.get(User, ticket.user_id)
+        locale = user.locale if user else ticket.locale
+        return locale, self.texts.get(locale, key, reference=ticket.reference, **params)
 
     async def tell_support(
         self,

@@ -1,22 +1,30 @@
-"""The private chat with a payer: one event in, the answers out, in one transaction."""
+"""The private chat with a payer: one event in, the answers out, in one transaction (files fetched first)."""
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from handlers import answers, intake, payer_menu, payer_tickets
 from handlers.events import Event, EventKind, Output, Reply, Toast
-from handlers.intake import Input
+from handlers.evidence import receive_image
+from handlers.intake import Input, Step
+from handlers.parsing import InputRejected
 from handlers.ports import Clock, FileDownloader
+from handlers.refund_requests import send_refund_requests
 from handlers.refunding import RefundPolicy
+from handlers.screenshots import ReceivedImage, check_declared_file
 from handlers.texts import Texts, pick_locale
 from handlers.turn import IntakeRules, Turn
 from storage.conversations import lock_conversation
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
+from storage.models import Conversation
+from storage.support_cards import ticket_awaiting_answer
 from storage.updates import claim_update
 from storage.users import remember_user, set_reachable
 
 log = logging.getLogger(__name__)
+DECODES_AT_ONCE = 2
 
 
 @dataclass
@@ -31,10 +39,15 @@ class PayerDesk:
     clock: Clock
     default_locale: str = "en"
     policy: RefundPolicy | None = None
+    decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODES_AT_ONCE))
 
     async def handle(self, event: Event) -> list[Output]:
-        """Handle one update exactly once; a redelivered update gets no answer."""
+        """Handle one update exactly once; a redelivered update gets no answer.
+
+        An image the conversation waits for is downloaded and checked first, with no transaction open.
+        """
         try:
+            received = await self._receive_image(event)
             async with self.db.transaction() as session:
                 now = self.clock()
                 if not await claim_update(session, update_id=event.update_id, now=now):
@@ -54,19 +67,44 @@ class PayerDesk:
                     await set_reachable(session, user_id=user.id, reachable=not event.blocked)
                     return []
                 turn = Turn(event, session, user, conversation, now, self.texts, self.rules,
-                            self.evidence, self.files, self.policy)
+                            self.evidence, self.policy, received_image=received)
                 await route(turn)
                 session.add(conversation)
-                return turn.outcome.outputs
+            await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
+            return turn.outcome.outputs
         except Exception:
             log.exception("update %s failed; nothing was saved", event.update_id)
             locale = pick_locale(event.person.language_code, self.default_locale)
             return [Reply(self.texts.get(locale, "error.internal"))]
 
+    async def _receive_image(self, event: Event) -> ReceivedImage | None:
+        """Download and check the image the payer's conversation waits for, before any transaction opens."""
+        if event.kind not in (EventKind.PHOTO, EventKind.DOCUMENT) or event.attachment is None:
+            return None
+        try:
+            check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
+        except InputRejected:
+            return None  # refused in its place, with nothing downloaded
+        if not await self._waits_for_image(event):
+            return None
+        return await receive_image(self.files, event.attachment.file_id, self.decoding)
+
+    async def _waits_for_image(self, event: Event) -> bool:
+        """A short look: is the report at the screenshot step, or did support ask this payer something?
+
+        If that changes before the update's own transaction, the bytes simply go unused.
+        """
+        async with self.db.transaction() as session:
+            conversation = await session.get(Conversation, event.person.id)
+            if conversation is not None and conversation.step is not None:
+                return conversation.step == Step.SCREENSHOT
+            if self.policy is None:
+                return False
+            return await ticket_awaiting_answer(session, user_id=event.person.id) is not None
+
 
 COMMANDS = {
     "start": lambda turn: (payer_menu.welcome(turn), intake.repeat_question(turn)),
-    "report": intake.start_report,
     "cancel": intake.cancel_report,
     "help": lambda turn: (payer_menu.show_help(turn), intake.repeat_question(turn)),
     "language": payer_menu.offer_languages,
@@ -103,6 +141,9 @@ async def run_command(turn: Turn, command: str) -> None:
     if command == "status":
         await payer_menu.list_tickets(turn)
         intake.repeat_question(turn)
+        return
+    if command == "report":
+        await intake.start_report(turn)
         return
     action = COMMANDS.get(command)
     if action is None:

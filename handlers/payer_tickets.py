@@ -54,7 +54,8 @@ async def _not_yet(turn: Turn, ticket: Ticket, argument: str) -> None:
         await notifier.need_person(turn.session, ticket, now=turn.now, reason="not_yet")
         money = Money.from_minor(ticket.amount_minor, ticket.currency)
         await notifier.tell_support(
-            turn.session, ticket, "notice.reopened_support", now=turn.now, dedupe="not_yet",
+            turn.session, ticket, "notice.reopened_support", now=turn.now,
+            dedupe=f"not_yet:{turn.event.update_id}",  # each "Not yet" is news, the second one too
             amount=format_money(money.amount, money.currency, notifier.support_locale))
     turn.say(turn.t("receipt.not_yet", reference=ticket.reference))
 

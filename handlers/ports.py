@@ -13,15 +13,19 @@ Clock = Callable[[], datetime]
 
 
 class FileDownloader(Protocol):
-    """Fetches the bytes of a file the user sent (getFile + download)."""
+    """Fetches the bytes of a file the user sent (getFile + download); called with no transaction open."""
 
     async def download(self, file_id: str) -> bytes:
-        """Return the file's bytes."""
+        """Return the file's bytes; FileTooLarge as soon as they pass the implementation's size cap."""
         ...
 
 
 class FileUnavailable(Exception):
     """The file could not be fetched (too big for getFile, expired, or a network error)."""
+
+
+class FileTooLarge(FileUnavailable):
+    """The file is larger than the downloader's cap; the download stopped there."""
 
 
 @dataclass(frozen=True)

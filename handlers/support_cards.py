@@ -11,7 +11,7 @@ from handlers.ports import Clock, MessageGone, Messenger, ThreadGone
 from handlers.texts import Texts, format_moment, format_money
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
-from storage.models import OutboxMessage, SupportCard, Ticket, TicketStatus, User
+from storage.models import OutboxMessage, PayerCheck, SupportCard, Ticket, TicketStatus, User
 from storage.support_cards import (
     card_of,
     cards_out_of_date,
@@ -31,7 +31,7 @@ Rows = tuple[tuple[Button, ...], ...]
 
 @dataclass
 class SupportSettings:
-    """The support group, who may act there, its language and SLA (topics: found out at start-up)."""
+    """The support group: who may act, its language, SLA, prompt timeout (topics: found at start-up)."""
 
     chat_id: int | None
     agent_ids: frozenset[int] = frozenset()
@@ -39,6 +39,7 @@ class SupportSettings:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     sla: timedelta = timedelta(hours=4)
     topics: bool = False
+    prompt_timeout: timedelta = timedelta(minutes=15)
 
 
 @dataclass
@@ -103,7 +104,7 @@ class CardRenderer:
         return "\n".join(lines)
 
     async def flags(self, session, ticket: Ticket, charges, now) -> list[str]:
-        flags = []
+        flags = [self.t("card.flag_not_payer")] if ticket.payer_check == PayerCheck.NOT_LINKED else []
         if ticket.evidence_sha256:
             others = await other_tickets_with_screenshot(
                 session, sha256=ticket.evidence_sha256, ticket_id=ticket.id
@@ -120,9 +121,16 @@ class CardRenderer:
         return flags
 
     def buttons(self, ticket: Ticket) -> Rows:
+        data = f"sd:{ticket.reference}"
+        if ticket.status == TicketStatus.REFUND_FAILED:
+            return (
+                (
+                    Button(self.t("desk.retry"), f"{data}:retry"),
+                    Button(self.t("desk.reject"), f"{data}:reject"),
+                ),
+            )
         if ticket.status not in ACTIONABLE:
             return ()
-        data = f"sd:{ticket.reference}"
         return (
             (
                 Button(self.t("desk.approve"), f"{data}:approve"),

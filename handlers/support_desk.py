@@ -8,23 +8,45 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.events import Document, Event, EventKind, Output, Photo, Reply, Toast
-from handlers.lifecycle import move_ticket
-from handlers.ports import Clock, ProviderError
-from handlers.refunding import NoDuplicateCharge, RefundPolicy, approve_and_refund
+from handlers.events import Button, Document, Event, EventKind, Output, Photo, Reply, Toast
+from handlers.money import Money
+from handlers.ports import Clock
+from handlers.refund_requests import Answer, Sent, send_refund_requests
+from handlers.refunding import (
+    ChargeAlreadyRefunded,
+    ChargeChanged,
+    NoDuplicateCharge,
+    RefundCall,
+    RefundExists,
+    RefundPolicy,
+    request_refund,
+    resend_refund_details,
+)
 from handlers.support_cards import ACTIONABLE, WAITING_FOR_A_PERSON, CardRenderer, SupportSettings
+from handlers.support_prompts import DraftButton, press_draft_button, start_prompt, take_agent_message
 from handlers.support_reports import build_stats, export_csv, queue_entry, stats_chart_png, stats_text
-from handlers.texts import format_moment
+from handlers.texts import format_moment, format_money
 from storage.database import Database
-from storage.models import SupportCard, Ticket, TicketStatus
+from storage.models import Refund, RefundStatus, SupportCard, Ticket, TicketStatus
 from storage.outbox import TRANSACTIONAL, enqueue
-from storage.support_cards import card_in_thread, card_of, cards_past_sla, set_prompt, take_prompt
+from storage.refunds import refund_of_ticket
+from storage.support_cards import card_of, cards_past_sla
 from storage.support_queries import tickets_needing_a_person
-from storage.tickets import audit_of, ticket_by_reference
+from storage.tickets import audit_of, ticket_by_id, ticket_by_reference
 from storage.updates import claim_update
 
 log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"RF-[A-Z0-9]{8}")
+S = TicketStatus
+# Where each card button may act; Assign works whatever the status.
+ACTION_STATUSES = {
+    "approve": ACTIONABLE,
+    "ask": ACTIONABLE,
+    "reject": ACTIONABLE | {S.REFUND_FAILED},
+    "retry": frozenset({S.REFUND_FAILED}),
+    "details": frozenset({S.NEEDS_REVIEW, S.NEEDS_INFO}),
+    "assign": frozenset(S),
+}
 DEFAULT_DAYS, MAX_DAYS = 30, 366
 
 
@@ -36,6 +58,7 @@ class DeskTurn:
     session: AsyncSession
     now: datetime
     outputs: list[Output] = field(default_factory=list)
+    refund_calls: list[RefundCall] = field(default_factory=list)
 
     @property
     def agent(self) -> str:
@@ -69,7 +92,9 @@ class SupportDesk:
                     return []
                 turn = DeskTurn(event, session, now)
                 await self._route(turn)
-                return turn.outputs
+            sent = await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
+            turn.outputs.extend(self._approval_reply(turn, s) for s in sent)
+            return turn.outputs
         except Exception:
             log.exception("support update %s failed; nothing was saved", event.update_id)
             return [Reply(self.t("error.internal"))]
@@ -79,6 +104,10 @@ class SupportDesk:
         if event.kind is EventKind.BUTTON:
             if not is_agent:
                 turn.outputs.append(Toast(self.t("desk.not_allowed")))
+                return
+            draft_button = DraftButton.parse(event.button_data)
+            if draft_button is not None:
+                await press_draft_button(self, turn, draft_button)
                 return
             await self._press(turn)
         elif event.kind is EventKind.COMMAND and event.command in COMMANDS:
@@ -100,6 +129,8 @@ class SupportDesk:
         )
         actions = {
             "approve": self._approve,
+            "retry": self._approve,
+            "details": self._send_details,
             "reject": self._prompt,
             "ask": self._prompt,
             "assign": self._assign,
@@ -108,7 +139,7 @@ class SupportDesk:
             turn.outputs.append(Toast(self.t("button.stale")))
             return
         card = await card_of(turn.session, ticket_id=ticket.id, lock=True)
-        if action != "assign" and ticket.status not in ACTIONABLE:
+        if ticket.status not in ACTION_STATUSES.get(action, ACTIONABLE):
             who = card.last_actor_name if card and card.last_actor_name else "?"
             turn.outputs.append(
                 Toast(self.t("desk.too_late", status=self.t(f"status.{ticket.status}"), name=who))
@@ -119,28 +150,84 @@ class SupportDesk:
             card.touched_at, card.sla_pings = turn.now, 0
             turn.session.add(card)
 
-    async def _approve(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, _action: str) -> None:
+    async def _approve(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, action: str) -> None:
+        """Approve (or retry a failed refund): record the request; the provider is called after commit."""
         try:
-            async with turn.session.begin_nested():
-                await approve_and_refund(
-                    turn.session, self.policy, ticket, actor=f"agent:{turn.event.person.id}", now=turn.now
-                )
+            call = await request_refund(
+                turn.session, self.policy, ticket, actor=f"agent:{turn.event.person.id}", now=turn.now
+            )
+        except RefundExists as exists:
+            turn.outputs.append(await self._existing_refund(turn, ticket, exists.refund))
+            return
+        except ChargeAlreadyRefunded as taken:
+            other = await self._other_ticket(turn, taken.refund)
+            turn.outputs.append(Reply(self.t("desk.charge_taken", reference=ticket.reference, other=other)))
+            return
+        except ChargeChanged:
+            turn.outputs.append(Reply(self.t("desk.charge_changed", reference=ticket.reference)))
+            return
         except NoDuplicateCharge:
             turn.outputs.append(Reply(self.t("desk.no_duplicate", reference=ticket.reference)))
             return
-        except ProviderError as error:
-            turn.outputs.append(Reply(self.t("desk.provider_error", error=str(error)[:200])))
+        self._acted(card, turn, "desk.retry" if action == "retry" else "desk.approve")
+        turn.refund_calls.append(call)
+
+    def _approval_reply(self, turn: DeskTurn, sent: Sent) -> Reply:
+        """What the provider answered, in words; an unknown outcome is said to be unknown."""
+        refund = sent.refund
+        reference = refund.reference if refund else "?"
+        params = {"reference": reference, "name": turn.agent}
+        if sent.answer is Answer.FAILED:
+            reason = refund.failure_reason or self.t("refund_failure.unknown")
+            return Reply(self.t("desk.approved_failed", reason=reason, **params))
+        key = {Answer.PENDING: "desk.approved", Answer.SUCCEEDED: "desk.approved_landed"}.get(
+            sent.answer, "desk.approved_unknown"
+        )
+        return Reply(self.t(key, **params))
+
+    async def _existing_refund(self, turn: DeskTurn, ticket: Ticket, refund: Refund) -> Reply:
+        """Approve on a ticket that has a refund: say what exists and what can still be done."""
+        money = Money.from_minor(refund.amount_minor, refund.currency)
+        params = {
+            "reference": ticket.reference,
+            "amount": format_money(money.amount, money.currency, self.support.locale),
+            "since": format_moment(
+                refund.landed_at or refund.created_at, self.support.zone, self.support.locale
+            ),
+            "bank_reference": refund.bank_reference or "—",
+        }
+        if refund.status != RefundStatus.SUCCEEDED:
+            return Reply(self.t(f"desk.refund_exists_{refund.status}", **params))
+        data = f"sd:{ticket.reference}"
+        buttons = (
+            (Button(self.t("desk.send_details"), f"{data}:details"),),
+            (Button(self.t("desk.ask"), f"{data}:ask"), Button(self.t("desk.reject"), f"{data}:reject")),
+        )
+        return Reply(self.t("desk.refund_exists_succeeded", **params), buttons)
+
+    async def _other_ticket(self, turn: DeskTurn, refund: Refund | None) -> str:
+        if refund is None:
+            return "?"
+        other = await ticket_by_id(turn.session, ticket_id=refund.ticket_id)
+        return other.reference if other else "?"
+
+    async def _send_details(
+        self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, _action: str
+    ) -> None:
+        """The refund had landed: send the payer its date and bank reference again, and close the ticket."""
+        refund = await refund_of_ticket(turn.session, ticket_id=ticket.id)
+        if refund is None or refund.status != RefundStatus.SUCCEEDED:
+            turn.outputs.append(Toast(self.t("button.stale")))
             return
-        self._acted(card, turn, "desk.approve")
-        turn.outputs.append(Reply(self.t("desk.approved", reference=ticket.reference, name=turn.agent)))
+        await resend_refund_details(
+            turn.session, self.policy, ticket, refund, actor=f"agent:{turn.event.person.id}", now=turn.now,
+            dedupe=f"details:{turn.event.update_id}",
+        )
+        self._acted(card, turn, "desk.send_details")
+        turn.outputs.append(Reply(self.t("desk.details_sent", reference=ticket.reference, name=turn.agent)))
 
     async def _prompt(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, action: str) -> None:
-        await set_prompt(
-            turn.session, agent_id=turn.event.person.id, ticket_id=ticket.id, action=action, now=turn.now
-        )
-        turn.outputs.append(
-            Reply(self.t(f"desk.prompt_{action}", reference=ticket.reference, name=turn.agent))
-        )
+        await start_prompt(self, turn, ticket, action)
 
     async def _assign(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, _action: str) -> None:
         if card is None:
@@ -157,58 +244,10 @@ class SupportDesk:
             card.last_actor_name = f"{turn.agent} ({self.t(action_key)})"
             card.shown_status = None
 
-    # --- the agent's next message after Reject or Ask -------------------------------------------
+    # --- the agent's next message after Reject or Ask (see handlers/support_prompts.py) ---------
 
     async def _agent_message(self, turn: DeskTurn) -> None:
-        event = turn.event
-        card = await card_in_thread(
-            turn.session, chat_id=event.chat_id, thread_id=event.thread_id, reply_to=event.reply_to_message_id
-        )
-        if card is None:
-            return
-        prompt = await take_prompt(turn.session, agent_id=event.person.id, ticket_id=card.ticket_id)
-        if prompt is None or not event.text.strip():
-            return  # an internal note: it never reaches the payer
-        ticket = await turn.session.get(Ticket, card.ticket_id, with_for_update=True)
-        if ticket.status not in ACTIONABLE:
-            turn.outputs.append(
-                Reply(
-                    self.t(
-                        "desk.too_late",
-                        status=self.t(f"status.{ticket.status}"),
-                        name=card.last_actor_name or "?",
-                    )
-                )
-            )
-            return
-        words = event.text.strip()[:1000]
-        actor = f"agent:{event.person.id}"
-        if prompt.action == "reject":
-            await move_ticket(
-                turn.session, ticket, TicketStatus.REJECTED, actor=actor, note=words, now=turn.now
-            )
-            await self.policy.notifier.tell_payer(
-                turn.session, ticket, "notice.rejected", now=turn.now, dedupe="rejected", reason=words
-            )
-            self._acted(card, turn, "desk.reject")
-            turn.outputs.append(Reply(self.t("desk.rejected", reference=ticket.reference, name=turn.agent)))
-        else:
-            if ticket.status != TicketStatus.NEEDS_INFO:
-                await move_ticket(
-                    turn.session, ticket, TicketStatus.NEEDS_INFO, actor=actor, note=words, now=turn.now
-                )
-            await self.policy.notifier.tell_payer(
-                turn.session,
-                ticket,
-                "notice.question",
-                now=turn.now,
-                dedupe=f"question:{turn.event.update_id}",
-                question=words,
-            )
-            self._acted(card, turn, "desk.ask")
-            turn.outputs.append(Reply(self.t("desk.asked", reference=ticket.reference)))
-        card.touched_at, card.sla_pings = turn.now, 0
-        turn.session.add(card)
+        await take_agent_message(self, turn)
 
     # --- commands -------------------------------------------------------------------------------
 

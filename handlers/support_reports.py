@@ -27,6 +27,10 @@ CSV_COLUMNS = (
     "reference", "order_id", "user_id", "amount", "currency", "status", "created_at", "event_at", "actor",
     "from_status", "to_status", "note", "refund_status", "refund_landed_at", "bank_reference",
 )
+# A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Numbers the bot writes itself (from an int or a Decimal): a leading "-" there is a sign, never a formula.
+NUMBER_COLUMNS = frozenset({"user_id", "amount"})
 
 STATS_TEXTS = {
     "stats.title": "Duplicate-charge tickets, last {days} {day_word} ({first} – {last})",
@@ -370,9 +374,14 @@ async def export_csv(session: AsyncSession, *, days: int, now: datetime, zone: Z
     return buffer.getvalue().encode("utf-8-sig")
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """The cell as text a spreadsheet shows and never runs: a would-be formula gets a leading quote."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 def audit_csv_row(ticket: Ticket, row: TicketAudit, refund: Refund | None) -> list[str]:
-    """One audit entry with its ticket and refund, as the CSV columns."""
-    return [
+    """One audit entry with its ticket and refund, as the CSV columns, every text cell spreadsheet-safe."""
+    cells = [
         ticket.reference,
         ticket.order_id or "",
         str(ticket.user_id),
@@ -388,6 +397,10 @@ def audit_csv_row(ticket: Ticket, row: TicketAudit, refund: Refund | None) -> li
         refund.status if refund else "",
         refund.landed_at.isoformat() if refund and refund.landed_at else "",
         (refund.bank_reference or "") if refund else "",
+    ]
+    return [
+        cell if column in NUMBER_COLUMNS else spreadsheet_safe(cell)
+        for column, cell in zip(CSV_COLUMNS, cells, strict=True)
     ]
 
 

@@ -10,6 +10,7 @@ from handlers.money import KNOWN_CURRENCIES, Money, decimals_of
 from storage.models import TransactionStatus
 
 COLUMNS = ("transaction_id", "order_id", "payer_id", "amount", "currency", "status", "created_at")
+TELEGRAM_ID = "telegram_id"  # optional column: links the payer to a Telegram user
 STATUSES = {s.value for s in TransactionStatus}
 
 
@@ -80,7 +81,20 @@ def read_row(row: dict, zone: ZoneInfo) -> dict:
         "status": status,
         "created_at": _created_at(row.get("created_at") or "", zone),
         "method": _method(row.get("method")),
+        TELEGRAM_ID: _telegram_id(row.get(TELEGRAM_ID), payer_id=(row.get("payer_id") or "").strip()),
     }
+
+
+def _telegram_id(raw: str | None, *, payer_id: str) -> int | None:
+    """The optional Telegram user id of the payer: it links that Telegram user to `payer_id`."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if not payer_id:
+        raise ValueError("telegram_id needs a payer_id on the same row")
+    if not value.isdigit() or len(value) > 15:
+        raise ValueError(f"telegram_id {value[:20]!r} must be a Telegram user id (digits)")
+    return int(value)
 
 
 def _method(raw: str | None) -> str | None:

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.events import Button, Event, Outcome, Reply
-from handlers.ports import FileDownloader
+from handlers.screenshots import ReceivedImage
 from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, User
 
 if TYPE_CHECKING:
-    from handlers.refunding import RefundPolicy
+    from handlers.refunding import RefundCall, RefundPolicy
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class IntakeRules:
     default_currency: str = "CNY"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     refund_window_days: int = 180
+    max_open_tickets: int = 3
+    max_reports_per_day: int = 5
+    # Stored screenshots of one payer not on any of their tickets, plus a new one, may not pass this.
+    evidence_quota_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass
@@ -38,9 +42,13 @@ class Turn:
     texts: Texts
     rules: IntakeRules
     evidence: EvidenceFiles
-    files: FileDownloader
     policy: "RefundPolicy | None" = None
     outcome: Outcome = field(default_factory=Outcome)
+    # Refund requests recorded in this turn: sent to the provider after the transaction commits.
+    refund_calls: list["RefundCall"] = field(default_factory=list)
+    # The event's image, downloaded and checked before the transaction opened (nothing is downloaded inside
+    # one); None when the conversation was not waiting for an image.
+    received_image: ReceivedImage | None = None
 
     @property
     def locale(self) -> str:

@@ -14,7 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 async def first(session: AsyncSession, query, *, lock: bool = False):
     """The first row of a query, locked for this transaction when asked (FOR UPDATE; SQLite ignores it)."""
     if lock:
-        query = query.with_for_update()
+        # A row read earlier in this session would otherwise keep its stale values under the lock.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.exec(query)).first()
 
 

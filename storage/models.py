@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -11,6 +11,14 @@ from storage.types import UTCDateTime
 
 def _time(*, index: bool = False, nullable: bool = False):
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class PayerCheck(StrEnum):
+    """Whether the reporter is the payer the merchant's records name for the order."""
+
+    LINKED = "linked"
+    NOT_LINKED = "not_linked"
+    UNNAMED = "unnamed"  # the records name no payer (or there is no order number)
 
 
 class TicketStatus(StrEnum):
@@ -81,7 +89,7 @@ class ProcessedUpdate(SQLModel, table=True):
     __tablename__ = "processed_updates"
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    processed_at: datetime = _time()
+    processed_at: datetime = _time(index=True)
 
 
 class TransactionBase(SQLModel):
@@ -104,6 +112,17 @@ class Transaction(TransactionBase, table=True):
     __table_args__ = (Index("ix_transactions_order_id", "order_id"),)
 
 
+class PayerLink(SQLModel, table=True):
+    """The merchant says this Telegram user is the payer `payer_id` (from its records, or a signed link)."""
+
+    __tablename__ = "payer_links"
+
+    payer_id: str = Field(primary_key=True, max_length=64)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    source: str = Field(max_length=16)
+    created_at: datetime = _time()
+
+
 class Evidence(SQLModel, table=True):
     """A screenshot kept by content address; the bytes live under the data directory."""
 
@@ -112,6 +131,8 @@ class Evidence(SQLModel, table=True):
     sha256: str = Field(primary_key=True, max_length=64)
     mime_type: str = Field(max_length=32)
     size: int
+    # The payer who first sent these bytes: their storage quota and the retention of abandoned reports.
+    uploaded_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     created_at: datetime = _time()
 
 
@@ -151,6 +172,7 @@ class Ticket(TicketBase, table=True):
     escalated_at: datetime | None = _time(nullable=True)
     receipt: str | None = Field(default=None, max_length=16)
     rating: int | None = None
+    payer_check: str = Field(default=PayerCheck.UNNAMED, max_length=16)
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
@@ -190,23 +212,46 @@ class TicketAudit(SQLModel, table=True):
 class RefundStatus(StrEnum):
     """A refund at the payment provider."""
 
+    # Recorded and (about to be) sent; the provider has not answered yet, so the outcome is unknown.
+    REQUESTED = "requested"
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
 
+NOT_FAILED = text("status <> 'failed'")
+
+
+def _reference_of_the_row(context) -> str:
+    return context.get_current_parameters()["reference"]
+
+
 class Refund(SQLModel, table=True):
-    """The one refund of a ticket's duplicate charge; the ticket reference is its idempotency key."""
+    """One attempt at refunding a ticket's duplicate charge, keyed for the provider by `idempotency_key`.
+
+    A charge and a ticket each have at most one refund that is not failed: the database says so.
+    """
 
     __tablename__ = "refunds"
     __table_args__ = (
-        UniqueConstraint("ticket_id", name="uq_refunds_ticket_id"),
-        UniqueConstraint("reference", name="uq_refunds_reference"),
+        UniqueConstraint("idempotency_key", name="uq_refunds_idempotency_key"),
+        UniqueConstraint("ticket_id", "attempt", name="uq_refunds_ticket_attempt"),
+        Index("uq_refunds_live_charge", "transaction_id", unique=True,
+              sqlite_where=NOT_FAILED, postgresql_where=NOT_FAILED),
+        Index("uq_refunds_live_ticket", "ticket_id", unique=True,
+              sqlite_where=NOT_FAILED, postgresql_where=NOT_FAILED),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="tickets.id")
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
     reference: str = Field(max_length=16)
+    attempt: int = 1
+    # Fixed when the refund is recorded, before the provider is called; every retry sends the same key.
+    # Left out, it is the ticket reference (the first attempt's key).
+    idempotency_key: str = Field(max_length=32, sa_column_kwargs={"default": _reference_of_the_row})
+    # While `requested`: when the sweep asks the provider again; how often it was asked.
+    next_attempt_at: datetime | None = _time(nullable=True, index=True)
+    requests_sent: int = 0
     transaction_id: str = Field(max_length=64)
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     currency: str = Field(max_length=3)
@@ -288,4 +333,6 @@ class AgentPrompt(SQLModel, table=True):
     agent_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     ticket_id: int = Field(foreign_key="tickets.id")
     action: str = Field(max_length=16)
+    # The text the agent wrote, shown back for confirmation before it reaches the payer.
+    draft: str | None = Field(default=None, max_length=1024)
     created_at: datetime = _time()

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,6 +10,7 @@ from storage.models import OutboxMessage, OutboxStatus
 from storage.upsert import insert_ignoring_conflicts
 
 TRANSACTIONAL, BULK = 0, 1
+FINAL_STATUSES = (OutboxStatus.SENT, OutboxStatus.DROPPED, OutboxStatus.FAILED)
 
 
 async def enqueue(
@@ -132,3 +133,29 @@ async def next_due_time(session: AsyncSession) -> datetime | None:
     """When the earliest pending message becomes due."""
     query = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxStatus.PENDING)
     return (await session.exec(query)).one()
+
+
+async def delete_finished_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete at most `limit` sent, dropped or failed messages created before `before`; return how many."""
+    oldest = (
+        select(OutboxMessage.id)
+        .where(col(OutboxMessage.status).in_(FINAL_STATUSES), OutboxMessage.created_at < before)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    result = await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(oldest)))
+    return result.rowcount
+
+
+async def postpone_pending_for_chat(session: AsyncSession, *, chat_id: int, not_before: datetime) -> int:
+    """Hold every waiting message to a chat until at least `not_before` (the chat refuses messages)."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before < not_before,
+        )
+        .values(not_before=not_before)
+    )
+    return result.rowcount

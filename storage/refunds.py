@@ -1,4 +1,4 @@
-"""Refunds: one per ticket, keyed by the ticket's reference."""
+"""Refunds: attempts per ticket, each with a fixed idempotency key; at most one live per charge and ticket."""
 
 from datetime import datetime
 
@@ -9,14 +9,41 @@ from storage.database import first
 from storage.models import Refund, RefundStatus, Ticket, TicketStatus
 
 
-async def refund_of_ticket(session: AsyncSession, *, ticket_id: int) -> Refund | None:
-    """The ticket's refund, if one was created."""
-    return (await session.exec(select(Refund).where(Refund.ticket_id == ticket_id))).first()
+async def refund_of_ticket(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> Refund | None:
+    """The ticket's latest refund attempt, if one was made."""
+    query = select(Refund).where(Refund.ticket_id == ticket_id).order_by(col(Refund.attempt).desc()).limit(1)
+    return await first(session, query, lock=lock)
 
 
 async def refund_by_reference(session: AsyncSession, *, reference: str, lock: bool = False) -> Refund | None:
-    """A refund by its reference (the ticket's)."""
-    return await first(session, select(Refund).where(Refund.reference == reference), lock=lock)
+    """A refund by its idempotency key, else the latest attempt of the ticket with that reference."""
+    by_key = await first(session, select(Refund).where(Refund.idempotency_key == reference), lock=lock)
+    if by_key is not None:
+        return by_key
+    query = select(Refund).where(Refund.reference == reference).order_by(col(Refund.attempt).desc()).limit(1)
+    return await first(session, query, lock=lock)
+
+
+async def live_refunds_of_charges(session: AsyncSession, *, transaction_ids: list[str]) -> dict[str, Refund]:
+    """The refund that is not failed of each of these charges (a charge has at most one)."""
+    if not transaction_ids:
+        return {}
+    query = select(Refund).where(
+        col(Refund.transaction_id).in_(transaction_ids), Refund.status != RefundStatus.FAILED
+    )
+    return {refund.transaction_id: refund for refund in (await session.exec(query)).all()}
+
+
+async def claim_unanswered_requests(session: AsyncSession, *, now: datetime, limit: int) -> list[Refund]:
+    """Requested refunds whose provider has not answered and whose next try is due; skipped if taken."""
+    query = (
+        select(Refund)
+        .where(Refund.status == RefundStatus.REQUESTED, Refund.next_attempt_at <= now)
+        .order_by(col(Refund.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.exec(query)).all())
 
 
 async def claim_due_updates(session: AsyncSession, *, now: datetime, limit: int) -> list[Ticket]:

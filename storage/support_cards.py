@@ -88,18 +88,20 @@ async def cards_past_sla(
 async def set_prompt(
     session: AsyncSession, *, agent_id: int, ticket_id: int, action: str, now: datetime
 ) -> None:
-    """The agent's next message on this ticket is a rejection reason or a question."""
+    """The agent's next message on this ticket drafts a rejection reason or a question (their only prompt)."""
     await session.exec(delete(AgentPrompt).where(AgentPrompt.agent_id == agent_id))
     session.add(AgentPrompt(agent_id=agent_id, ticket_id=ticket_id, action=action, created_at=now))
 
 
-async def take_prompt(session: AsyncSession, *, agent_id: int, ticket_id: int) -> AgentPrompt | None:
-    """The agent's pending prompt on this ticket, removed as it is answered."""
-    query = select(AgentPrompt).where(AgentPrompt.agent_id == agent_id, AgentPrompt.ticket_id == ticket_id)
-    prompt = (await session.exec(query)).first()
-    if prompt is not None:
-        await session.delete(prompt)
-    return prompt
+async def prompt_of(session: AsyncSession, *, agent_id: int, lock: bool = False) -> AgentPrompt | None:
+    """The agent's one pending prompt (on whichever ticket), if any."""
+    return await first(session, select(AgentPrompt).where(AgentPrompt.agent_id == agent_id), lock=lock)
+
+
+async def prompts_on_ticket(session: AsyncSession, *, ticket_id: int) -> list[AgentPrompt]:
+    """Every agent's pending prompt on a ticket."""
+    query = select(AgentPrompt).where(AgentPrompt.ticket_id == ticket_id)
+    return list((await session.exec(query)).all())
 
 
 async def ticket_awaiting_answer(session: AsyncSession, *, user_id: int) -> Ticket | None:

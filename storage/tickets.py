@@ -3,12 +3,22 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlalchemy import delete, union
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import first
-from storage.models import Evidence, Ticket, TicketAudit, TicketTransaction
-from storage.upsert import insert_ignoring_conflicts
+from storage.models import (
+    CLOSED_STATUSES,
+    Conversation,
+    Evidence,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    TicketAudit,
+    TicketTransaction,
+)
 
 
 def open_order_key(*, user_id: int, order_id: str) -> str:
@@ -92,13 +102,99 @@ async def audit_of(session: AsyncSession, *, ticket_id: int) -> list[TicketAudit
     return list((await session.exec(query)).all())
 
 
+# --- evidence: screenshots kept by hash, their uploaders' quota, and what nothing refers to any more ---
+
+
 async def record_evidence(
-    session: AsyncSession, *, sha256: str, mime_type: str, size: int, now: datetime
+    session: AsyncSession, *, sha256: str, mime_type: str, size: int, uploaded_by: int | None, now: datetime
 ) -> None:
-    """Register stored screenshot bytes (once per hash)."""
-    await insert_ignoring_conflicts(
-        session,
-        table=Evidence.__table__,
-        rows=[{"sha256": sha256, "mime_type": mime_type, "size": size, "created_at": now}],
-        keys=["sha256"],
+    """Register stored screenshot bytes once per hash; receiving them again only moves `created_at` to now.
+
+    The first sender stays `uploaded_by`. Moving `created_at` locks the row, so a clean-up deleting it at
+    the same moment either waits and then spares it (it is young again) or goes first and the row is made
+    anew.
+    """
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Evidence.__table__).values(
+        sha256=sha256, mime_type=mime_type, size=size, uploaded_by=uploaded_by, created_at=now
     )
+    refreshed = {"created_at": statement.excluded.created_at}
+    await session.exec(statement.on_conflict_do_update(index_elements=["sha256"], set_=refreshed))
+
+
+async def evidence_by_sha256(session: AsyncSession, *, sha256: str) -> Evidence | None:
+    """The evidence row of these bytes, if they are stored."""
+    return await session.get(Evidence, sha256)
+
+
+async def unfiled_evidence_bytes(session: AsyncSession, *, user_id: int) -> int:
+    """How many bytes of screenshots the user first sent are stored and on none of their tickets."""
+    filed = select(Ticket.evidence_sha256).where(
+        Ticket.user_id == user_id, col(Ticket.evidence_sha256).is_not(None)
+    )
+    query = select(func.coalesce(func.sum(Evidence.size), 0)).where(
+        Evidence.uploaded_by == user_id, col(Evidence.sha256).not_in(filed)
+    )
+    return int((await session.exec(query)).one())
+
+
+LIVE_OUTBOX = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+def _references(among: Sequence[str] | None = None):
+    """Hashes tickets, reports in progress and messages still to be sent refer to (of `among`, if given)."""
+    queries = []
+    for column, *condition in (
+        (Ticket.evidence_sha256,),
+        (Conversation.evidence_sha256,),
+        (OutboxMessage.photo_sha256, col(OutboxMessage.status).in_(LIVE_OUTBOX)),
+    ):
+        query = select(column).where(col(column).is_not(None), *condition)
+        queries.append(query if among is None else query.where(col(column).in_(among)))
+    return queries
+
+
+async def delete_unreferenced_evidence(
+    session: AsyncSession, *, received_before: datetime, limit: int
+) -> list[tuple[str, int, int | None]]:
+    """Delete up to `limit` rows received before then that nothing refers to: (sha256, size, uploader)."""
+    unreferenced = (
+        select(Evidence.sha256)
+        .where(Evidence.created_at < received_before, col(Evidence.sha256).not_in(union(*_references())))
+        .limit(limit)
+    )
+    statement = (
+        delete(Evidence)
+        .where(col(Evidence.sha256).in_(unreferenced), Evidence.created_at < received_before)
+        .returning(Evidence.sha256, Evidence.size, Evidence.uploaded_by)
+    )
+    return [tuple(row) for row in (await session.exec(statement)).all()]
+
+
+async def hashes_in_use(session: AsyncSession, *, sha256s: Sequence[str]) -> set[str]:
+    """Those of the hashes with an evidence row, or that a ticket, report or unsent message refers to."""
+    if not sha256s:
+        return set()
+    recorded = select(Evidence.sha256).where(col(Evidence.sha256).in_(sha256s))
+    return set((await session.exec(union(recorded, *_references(among=sha256s)))).scalars().all())
+
+
+async def count_open_tickets(session: AsyncSession, *, user_id: int) -> int:
+    """How many of the user's tickets are not closed yet."""
+    query = select(func.count()).select_from(Ticket).where(
+        Ticket.user_id == user_id, col(Ticket.status).not_in([s.value for s in CLOSED_STATUSES])
+    )
+    return (await session.exec(query)).one()
+
+
+async def recent_filing_times(
+    session: AsyncSession, *, user_id: int, since: datetime, limit: int
+) -> list[datetime]:
+    """When the user filed tickets after `since`, newest first, at most `limit` of them."""
+    query = (
+        select(Ticket.created_at)
+        .where(Ticket.user_id == user_id, Ticket.created_at > since)
+        .order_by(col(Ticket.created_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from sqlalchemy import delete
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedUpdate
@@ -17,3 +19,15 @@ async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) 
         keys=["update_id"],
     )
     return inserted == 1
+
+
+async def forget_updates_before(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete at most `limit` handled-update rows older than `before`, oldest ids first; return how many."""
+    oldest = (
+        select(ProcessedUpdate.update_id)
+        .where(ProcessedUpdate.processed_at < before)
+        .order_by(col(ProcessedUpdate.update_id))
+        .limit(limit)
+    )
+    result = await session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.update_id).in_(oldest)))
+    return result.rowcount

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,20 @@ def test_import_then_reimport_is_idempotent(tmp_path):
     second = run(tmp_path, "import-transactions", str(csv_file))
     assert second.returncode == 0 and "imported 2 transaction(s)" in second.stdout
     assert "secret-token-value" not in first.stdout + first.stderr + second.stderr
+
+
+def test_an_optional_telegram_id_column_links_payers(tmp_path):
+    csv_file = tmp_path / "tx.csv"
+    csv_file.write_text(HEADER.replace("\n", ",telegram_id\n")
+                        + "tx1,A1,p1,99.00,CNY,succeeded,2026-11-25T14:32:00+08:00,424242\n"
+                        + "tx2,A1,p1,99.00,CNY,succeeded,2026-11-25T14:32:20+08:00,\n")
+    result = run(tmp_path, "import-transactions", str(csv_file), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "data" / "refund-bot.sqlite3") as database:
+        links = database.execute("SELECT payer_id, telegram_user_id, source FROM payer_links").fetchall()
+        payers = database.execute("SELECT transaction_id, payer_id FROM transactions ORDER BY 1").fetchall()
+    assert links == [("p1", 424242, "records")]
+    assert payers == [("tx1", "p1"), ("tx2", "p1")]
 
 
 def test_a_file_with_a_bad_row_imports_nothing(tmp_path):

@@ -98,6 +98,8 @@ class AiogramRunner:
             self.delivery,
             parse_duration(services.settings.sweep_interval) or DEFAULT_SWEEP,
             services.support_desk(),
+            pruner=services.pruner(),
+            evidence_gc=services.evidence_collector(),
         )
         self.dispatcher, self.in_flight = make_dispatcher(services, self.bot, self.ticker)
 

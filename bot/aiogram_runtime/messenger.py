@@ -4,7 +4,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot.aiogram_runtime.render import keyboard
@@ -15,15 +20,22 @@ CAPTION_LIMIT = 1024
 Rows = tuple[tuple[Button, ...], ...]
 
 
+class TelegramUnreachable(ConnectionError):
+    """Telegram could not be reached; the text names the kind of failure and never the URL."""
+
+
 @contextlib.asynccontextmanager
 async def telegram_errors() -> AsyncIterator[None]:
-    """429 → RetryAfter, 403 → RecipientUnreachable, a deleted topic or message → ThreadGone/MessageGone."""
+    """Telegram's errors as the port's: 429, 403, a gone topic or message, a network error (in words)."""
     try:
         yield
     except TelegramRetryAfter as error:
         raise RetryAfter(error.retry_after) from error
     except TelegramForbiddenError as error:
         raise RecipientUnreachable(error.message) from error
+    except TelegramNetworkError as error:  # its text and its cause may carry the URL, and so the token
+        cause = type(error.__cause__).__name__ if error.__cause__ else "no answer"
+        raise TelegramUnreachable(f"network error talking to Telegram ({cause})") from None
     except TelegramBadRequest as error:
         text = error.message.lower()
         if "message is not modified" in text or "topic_not_modified" in text:

@@ -4,8 +4,11 @@ import asyncio
 import io
 import logging
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -14,7 +17,8 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
-from handlers.ports import FileUnavailable
+from handlers.ports import FileTooLarge, FileUnavailable
+from handlers.screenshots import MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 3
@@ -87,16 +91,57 @@ async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int |
 
 
 class AiogramFiles:
-    """Downloads files users sent, through getFile."""
+    """Downloads files users sent, through getFile, never buffering more than `max_bytes`."""
 
-    def __init__(self, bot: Bot):
-        self.bot = bot
+    def __init__(self, bot: Bot, max_bytes: int = MAX_IMAGE_BYTES):
+        self.bot, self.max_bytes = bot, max_bytes
 
     async def download(self, file_id: str) -> bytes:
-        """The file's bytes."""
-        buffer = io.BytesIO()
+        """The file's bytes; FileUnavailable, in words without the file URL (it holds the token), if not."""
         try:
-            await self.bot.download(file_id, destination=buffer)
-        except (TelegramBadRequest, TelegramNetworkError) as error:
-            raise FileUnavailable(str(error)) from error
+            return await self._fetch(file_id)
+        except FileTooLarge:
+            raise  # our own cap, in our own words
+        except FileUnavailable as unavailable:
+            reason = str(unavailable)
+        except (AiogramError, aiohttp.ClientError, OSError) as error:  # OSError: timeouts and sockets
+            reason = download_failure(error)
+        log.warning("%s", reason)
+        raise FileUnavailable(reason)  # raised outside the except: no chained error carrying the URL
+
+    async def _fetch(self, file_id: str) -> bytes:
+        file = await self.bot.get_file(file_id)
+        if not file.file_path:
+            raise FileUnavailable("file download failed: Telegram gave no file path (too big)")
+        if file.file_size is not None and file.file_size > self.max_bytes:
+            raise FileTooLarge(f"file of {file.file_size} bytes not downloaded: over {self.max_bytes}")
+        buffer = CappedBuffer(self.max_bytes)  # the size getFile states may be wrong
+        await self.bot.download_file(file.file_path, destination=buffer)
         return buffer.getvalue()
+
+
+class CappedBuffer(io.BytesIO):
+    """A BytesIO that refuses to grow past `limit` bytes (FileTooLarge)."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def write(self, chunk) -> int:
+        """Append a chunk, unless it would pass the limit."""
+        if self.tell() + len(chunk) > self.limit:
+            raise FileTooLarge(f"file download stopped: more than {self.limit} bytes")
+        return super().write(chunk)
+
+
+def download_failure(error: BaseException) -> str:
+    """What went wrong with a download, in words: never the URL, which carries the bot token."""
+    if isinstance(error, TelegramNetworkError):
+        return "file download failed: network error on getFile"
+    if isinstance(error, TelegramAPIError):
+        return f"file download failed: getFile refused ({type(error).__name__})"
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"file download failed: HTTP {error.status}"
+    if isinstance(error, TimeoutError):
+        return "file download failed: timed out"
+    return f"file download failed: {type(error).__name__}"

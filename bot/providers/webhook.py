@@ -21,7 +21,9 @@ def refund_state_from_json(payload: Any) -> RefundState:
     try:
         status = RefundStatus(payload.get("status"))
     except ValueError:
-        raise ValueError(f"unknown refund status {str(payload.get('status'))[:32]!r}") from None
+        status = None
+    if status is None or status is RefundStatus.REQUESTED:  # "requested" is ours, not a provider's word
+        raise ValueError(f"unknown refund status {str(payload.get('status'))[:32]!r}")
     failure_reason, bank_reference = payload.get("failure_reason"), payload.get("bank_reference")
     for field, value in (("failure_reason", failure_reason), ("bank_reference", bank_reference)):
         if value is not None and not isinstance(value, str):

@@ -241,7 +241,7 @@ class SandboxClient:
         chat_id: int | None = None,
         count: int = 1,
     ) -> dict[str, Any]:
-        """Make the next `count` matching bot calls fail ("*" = any send/edit method)."""
+        """Make the next `count` matching calls fail ("*" = any send/edit, "download" = file downloads)."""
         body = {
             "method": method,
             "error_code": error_code,

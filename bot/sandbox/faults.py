@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from bot.sandbox.errors import ApiError, default_error
 
 ANY_SEND = "*"
+FILE_DOWNLOAD = "download"  # not a Bot API method: fetching {url}/file/bot{token}/{file_path}
 
 
 @dataclass
 class Fault:
-    """Fail the next `count` calls of `method` (or any send/edit for "*"), optionally per chat."""
+    """Fail the next `count` calls of `method` (any send/edit for "*", file downloads for "download")."""
 
     method: str
     error_code: int

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.sandbox.bot_calls import perform_call
+from bot.sandbox.faults import FILE_DOWNLOAD
 from bot.sandbox.inspect_api import InspectApi
 from bot.sandbox.params import read_params
 from bot.sandbox.people import BotIdentity
@@ -83,6 +84,10 @@ class TelegramSandbox:
     async def _download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return _unauthorized()
+        fault = self.state.faults.take(FILE_DOWNLOAD, False, None)
+        if fault is not None:
+            self.state.stats["faults"] += 1
+            return web.json_response(fault.as_json(), status=fault.error_code)
         stored = self.state.files.by_path.get(request.match_info["file_path"])
         if stored is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)

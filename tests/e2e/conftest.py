@@ -17,6 +17,7 @@ from bot.sandbox.client import SandboxClient, button_data
 from bot.sandbox.server import TelegramSandbox
 from bot.wiring import Services, build_services
 from handlers.money import Money
+from storage.payer_links import link_payers
 from storage.transactions import save_transactions
 from tests.conftest import POSTGRES_URL, PostgresSchema
 
@@ -83,15 +84,24 @@ class BotHarness:
             await self.running.services.close()
             self.running = None
 
-    async def import_charges(self, *rows: tuple[str, str, str, str, str, datetime]) -> None:
-        """Charges as (transaction_id, order_id, amount, currency, status, created_at)."""
+    async def import_charges(
+        self, *rows: tuple[str, str, str, str, str, datetime], payer: tuple[str, int] | None = None
+    ) -> None:
+        """Charges as (transaction_id, order_id, amount, currency, status, created_at).
+
+        With `payer` (payer id, Telegram user id) the records name that payer and link that user to it;
+        without, they name no payer.
+        """
+        payer_id = payer[0] if payer else ""
         records = [
-            {"transaction_id": t, "order_id": o, "payer_id": "p", "currency": c, "status": s,
+            {"transaction_id": t, "order_id": o, "payer_id": payer_id, "currency": c, "status": s,
              "amount_minor": Money(Decimal(a), c).minor, "created_at": at}
             for t, o, a, c, s, at in rows
         ]
         async with self.running.services.db.transaction() as session:
             await save_transactions(session, rows=records)
+            if payer:
+                await link_payers(session, links=[payer], source="records", now=NOW)
 
 
 @pytest.fixture

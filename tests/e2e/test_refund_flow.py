@@ -4,7 +4,8 @@ import asyncio
 from datetime import timedelta
 
 from bot.sandbox.client import buttons
-from handlers.refunding import approve_and_refund, land_refund
+from handlers.refund_requests import approve_and_send
+from handlers.refunding import land_refund
 from storage.models import OutboxMessage, User
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket
@@ -52,7 +53,7 @@ async def test_auto_approved_refund_settles_lands_and_is_rated(harness, payer):
     ticket, refund, audit = await the_ticket(harness)
     assert (ticket.status, refund.transaction_id) == ("refund_pending", "tx2")
     assert audit[1:] == [("verified", "approved", "policy:auto-approve"),
-                         ("approved", "refund_pending", "policy:auto-approve")]
+                         ("approved", "refund_pending", "provider:ledger")]
 
     harness.clock.now = NOW + timedelta(seconds=11)
     landed = await next_notice(payer, started)
@@ -142,8 +143,8 @@ async def test_blocking_drops_notices_and_unblocking_restores_delivery(harness, 
     await wait_until(unreachable)
     async with services.db.transaction() as session:
         [ticket] = await all_tickets(session)
-        ticket = await ticket_by_reference(session, reference=ticket.reference, lock=True)
-        await approve_and_refund(session, services.refund_policy(), ticket, actor="agent:1", now=NOW)
+    await approve_and_send(services.db, services.refund_policy(), lambda: NOW, reference=ticket.reference,
+                           actor="agent:1")
     async with services.db.transaction() as session:
         [started] = await messages_to(session, chat_id=payer.id)
     assert (started.status, started.last_error) == ("dropped", "the user blocked the bot")

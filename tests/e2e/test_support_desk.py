@@ -12,7 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from PIL import Image
 
 from bot.sandbox.client import button_data, buttons
-from handlers.refunding import approve_and_refund
+from handlers.refund_requests import approve_and_send
 from storage.tickets import all_tickets, ticket_by_reference
 from tests.e2e.conftest import NOW, TOKEN, Payer, image_bytes
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2, report_until_review
@@ -47,6 +47,13 @@ async def in_thread(client, card: dict, text: str, agent: int) -> None:
 
 def body(message: dict) -> str:
     return message.get("caption") or message.get("text") or ""
+
+
+async def send_preview(client, after: int, words: str, agent: int) -> dict:
+    """Wait for the preview of the agent's words in the group and press its Send."""
+    preview = await next_matching(client, GROUP, after, lambda m: "Preview" in body(m) and words in body(m))
+    await client.press(GROUP, preview["message_id"], button_data(preview, "Send"), from_id=agent)
+    return preview
 
 
 async def last_id(client, chat: int) -> int:
@@ -163,6 +170,8 @@ async def test_reject_with_a_reason_the_payer_receives(harness, payer, client, d
     before = await payer.last_message_id()
     await in_thread(client, card, "Internal: looks like a test order", ALICE)
     await in_thread(client, card, "The second charge was a separate order (A2).", BOB)
+    preview = await send_preview(client, prompt["message_id"], "separate order (A2)", BOB)
+    assert "Internal" not in body(preview) and "complain" in body(preview)
     rejected = await next_matching(client, payer.id, before, lambda m: "rejected" in m.get("text", ""))
     assert "The second charge was a separate order (A2)." in rejected["text"]
     assert "complain" in rejected["text"] and "Internal" not in rejected["text"]
@@ -178,6 +187,7 @@ async def test_ask_relays_the_question_and_the_answers(harness, payer, client, d
     thread = card.get("message_thread_id")
     before = await payer.last_message_id()
     await in_thread(client, card, "Which card did you pay with?", ALICE)
+    await send_preview(client, card["message_id"], "Which card did you pay with?", ALICE)
     question = await next_matching(client, payer.id, before, lambda m: "support asks" in m.get("text", ""))
     assert "Which card did you pay with?" in question["text"]
     assert await ticket_status(harness, reference) == "needs_info"
@@ -193,7 +203,9 @@ async def test_ask_relays_the_question_and_the_answers(harness, payer, client, d
     assert await ticket_status(harness, reference) == "needs_review"
     # a second question, answered with a photo
     await client.press(GROUP, card["message_id"], button_data(card, "Ask"), from_id=ALICE)
+    group_before = await last_id(client, GROUP)
     await in_thread(client, card, "A screenshot of the bank statement, please", ALICE)
+    await send_preview(client, group_before, "bank statement", ALICE)
     await next_matching(client, payer.id, before, lambda m: "bank statement" in m.get("text", ""))
     group_before = await last_id(client, GROUP)
     [received] = await payer.photo(image_bytes("JPEG", (60, 30)))
@@ -210,9 +222,9 @@ async def test_a_deleted_topic_is_recreated(harness, payer, client, desk):
         await bot.delete_forum_topic(GROUP, card["message_thread_id"])  # an admin deletes the topic
     before = await last_id(client, GROUP)
     services = harness.running.services
-    async with services.db.transaction() as session:  # the ticket moves on (e.g. approved from /ticket)
-        ticket = await ticket_by_reference(session, reference=reference, lock=True)
-        await approve_and_refund(session, services.refund_policy(), ticket, actor=f"agent:{ALICE}", now=NOW)
+    # The ticket moves on (e.g. approved from the command line).
+    await approve_and_send(services.db, services.refund_policy(), lambda: NOW, reference=reference,
+                           actor=f"agent:{ALICE}")
     reposted = await next_matching(
         client, GROUP, before, lambda m: card_like(m) and "refund on its way" in body(m)
     )

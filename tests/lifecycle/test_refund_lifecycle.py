@@ -12,7 +12,8 @@ from handlers.durations import Eta
 from handlers.follow_ups import FollowUps
 from handlers.lifecycle import IllegalTransition, move_ticket
 from handlers.money import Money
-from handlers.refunding import NoDuplicateCharge, approve_and_refund, land_refund, may_auto_approve
+from handlers.refund_requests import RefundRequester
+from handlers.refunding import NoDuplicateCharge, RefundExists, land_refund, may_auto_approve, request_refund
 from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTransaction, Transaction
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket
@@ -29,9 +30,11 @@ class Clock:
 
 
 async def approve(db, policy, ticket_id, now=NOW):
+    """The three steps: record the request, call the provider outside any transaction, record the answer."""
     async with db.transaction() as session:
         ticket = await ticket_by_id(session, ticket_id=ticket_id, lock=True)
-        return await approve_and_refund(session, policy, ticket, actor="agent:1", now=now)
+        call = await request_refund(session, policy, ticket, actor="agent:1", now=now)
+    return (await RefundRequester(db, policy, Clock(now)).send(call)).refund
 
 
 async def state(db, ticket_id):
@@ -51,15 +54,16 @@ async def state(db, ticket_id):
 async def test_approval_refunds_the_duplicate_once_with_an_audit_trail(db, policy):
     ticket_id = await file_ticket(db)
     first = await approve(db, policy, ticket_id)
-    again = await approve(db, policy, ticket_id)
+    with pytest.raises(RefundExists):
+        await approve(db, policy, ticket_id)
     ticket, refund, audit, payer, _ = await state(db, ticket_id)
-    assert (first.id, again.id) == (refund.id, refund.id)
-    assert (refund.transaction_id, refund.reference, refund.status) == ("tx2", "RF-TEST2345", "pending")
+    assert first.id == refund.id
+    assert (refund.transaction_id, refund.idempotency_key, refund.status) == ("tx2", "RF-TEST2345", "pending")
     assert ticket.status == "refund_pending"
     assert audit == [
         (None, "verified", "payer:7"),
         ("verified", "approved", "agent:1"),
-        ("approved", "refund_pending", "agent:1"),
+        ("approved", "refund_pending", "provider:ledger"),
     ]
     assert payer == ["refund_started"]
     # three business days after Thursday 26 Nov

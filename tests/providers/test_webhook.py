@@ -19,10 +19,12 @@ from bot.http_api import refund_status_app, serve_http
 from bot.providers.webhook import WebhookProvider
 from bot.signing import SignatureError, sign, verify
 from handlers.durations import Eta, parse_intervals
+from handlers.follow_ups import FollowUps
 from handlers.money import Money
 from handlers.notices import Notifier
 from handlers.ports import ProviderError, RefundRequest, RefundState
-from handlers.refunding import RefundPolicy, approve_and_refund
+from handlers.refund_requests import approve_and_send
+from handlers.refunding import RefundPolicy
 from handlers.texts import Texts
 from handlers.update_schedule import UpdateSchedule
 from storage.database import Database
@@ -50,11 +52,13 @@ class Merchant:
     refunds_per_key: Counter = field(default_factory=Counter)
     answers: dict[str, dict | list] = field(default_factory=dict)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
 
     async def refund(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests.append((dict(request.headers), body))
+        self.arrived.set()
         if self.fault == "error":
             return web.Response(status=500, text="internal error")
         if self.fault == "not_json":
@@ -273,8 +277,8 @@ async def desk(db: Database, merchant: Merchant) -> AsyncIterator[Desk]:
             filed = await add_ticket(session, ticket=ticket(reference, user_id, order_id, key),
                                      matches=[(original, "original"), (duplicate, "duplicate")],
                                      actor=f"payer:{user_id}", now=NOW)
-            await approve_and_refund(session, policy, filed, actor="support:1", now=NOW)
             ids[reference] = filed.id
+        await approve_and_send(db, policy, lambda: NOW, reference=reference, actor="support:1")
     runner = await serve_http(refund_status_app(db, policy, SECRET, clock=lambda: LATER), "127.0.0.1", 0)
     async with aiohttp.ClientSession() as http:
         yield Desk(db, merchant, http, f"http://127.0.0.1:{runner.addresses[0][1]}", ids)
@@ -388,3 +392,98 @@ async def test_refused_requests_change_nothing(desk, reference, body, options, a
 async def test_health_check(desk):
     async with desk.http.get(f"{desk.url}/healthz") as response:
         assert (response.status, await response.text()) == (200, "ok")
+
+
+async def test_a_deeply_nested_body_is_a_bad_request(desk):
+    before = await desk.snapshot(FIRST)
+
+    status, payload = await desk.post(FIRST, b"[" * 30_000 + b"]" * 30_000)
+
+    assert (status, payload["ok"]) == (400, False) and payload["error"].startswith("bad body")
+    assert await desk.snapshot(FIRST) == before
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ({"status": "succeeded", "bank_reference": "BR-1"}, {"status": "failed", "failure_reason": "x"}),
+        ({"status": "succeeded", "bank_reference": "BR-1"}, {"status": "pending"}),
+        ({"status": "failed", "failure_reason": "card closed"}, {"status": "pending"}),
+    ],
+    ids=["failed-after-succeeded", "pending-after-succeeded", "pending-after-failed"],
+)
+async def test_a_transition_that_is_ignored_answers_409(desk, first, then):
+    assert (await desk.post(FIRST, first))[0] == 200
+    before = await desk.snapshot(FIRST)
+
+    status, payload = await desk.post(FIRST, then)
+
+    assert (status, payload["ok"]) == (409, False) and "ignored" in payload["error"]
+    assert await desk.snapshot(FIRST) == before
+
+
+async def test_a_push_that_arrives_before_the_answer_is_recorded_is_accepted(db, merchant):
+    """The merchant's answer is slow; its status push overtakes it. Neither is lost, nothing is doubled."""
+    provider = WebhookProvider(merchant.url, SECRET, timeout=5)
+    policy = _policy(provider)
+    await _file(db, FIRST, 7, "A1", "k1", ("tx1", "tx2"))
+    runner = await serve_http(refund_status_app(db, policy, SECRET, clock=lambda: LATER), "127.0.0.1", 0)
+    merchant.fault = "hang"
+    try:
+        approval = asyncio.create_task(
+            approve_and_send(db, policy, lambda: NOW, reference=FIRST, actor="support:1")
+        )
+        await asyncio.wait_for(merchant.arrived.wait(), 5)
+        async with aiohttp.ClientSession() as http:
+            desk = Desk(db, merchant, http, f"http://127.0.0.1:{runner.addresses[0][1]}", {})
+            pushed = await desk.post(FIRST, {"status": "succeeded", "bank_reference": "BR-EARLY"})
+            merchant.release.set()
+            ticket, sent = await approval
+            landed = await desk.snapshot(FIRST)
+    finally:
+        await runner.cleanup()
+        await provider.close()
+
+    assert pushed == (200, {"ok": True, "status": "refunded"})
+    assert (ticket.status, sent.refund.status) == ("refunded", "succeeded")
+    assert landed["refund"]["bank_reference"] == "BR-EARLY"
+    assert [h["Idempotency-Key"] for h, _ in merchant.requests] == [FIRST]
+
+
+async def test_a_timeout_leaves_the_refund_requested_and_the_sweep_retries_with_the_same_key(db, merchant):
+    provider = WebhookProvider(merchant.url, SECRET, timeout=0.2)
+    policy = _policy(provider)
+    await _file(db, FIRST, 7, "A1", "k1", ("tx1", "tx2"))
+    merchant.fault = "hang"
+    try:
+        ticket, sent = await approve_and_send(db, policy, lambda: NOW, reference=FIRST, actor="support:1")
+        assert (ticket.status, sent.refund.status, sent.answer.value) == ("approved", "requested", "unknown")
+        merchant.fault = None
+        sweep = FollowUps(db, policy, lambda: NOW + timedelta(minutes=1))
+        assert await sweep.sweep() >= 1
+    finally:
+        await provider.close()
+
+    async with db.transaction() as session:
+        ticket = await ticket_by_reference(session, reference=FIRST)
+        refund = await refund_by_reference(session, reference=FIRST)
+    assert (ticket.status, refund.status) == ("refund_pending", "pending")
+    assert [h["Idempotency-Key"] for h, _ in merchant.requests] == [FIRST, FIRST]
+    assert merchant.refunds_per_key == {FIRST: 1}
+
+
+def _policy(provider: WebhookProvider) -> RefundPolicy:
+    return RefundPolicy(
+        provider=provider,
+        schedule=UpdateSchedule(parse_intervals("1d,2d,4d,7d"), None, ZoneInfo("UTC"), timedelta(days=2)),
+        eta=Eta.parse("10bd"),
+        notifier=Notifier(Texts.load(), support_chat_id=SUPPORT_CHAT, support_locale="en"),
+    )
+
+
+async def _file(db, reference, user_id, order_id, key, charges) -> None:
+    original, duplicate = charges
+    async with db.transaction() as session:
+        await add_ticket(session, ticket=ticket(reference, user_id, order_id, key),
+                         matches=[(original, "original"), (duplicate, "duplicate")],
+                         actor=f"payer:{user_id}", now=NOW)

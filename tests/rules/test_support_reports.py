@@ -9,8 +9,10 @@ from PIL import Image
 
 from handlers.support_reports import (
     BAR_COLOR,
+    CSV_COLUMNS,
     LINE_COLOR,
     StatsReport,
+    audit_csv_row,
     count_by_status,
     duration_text,
     filed_as_verified,
@@ -19,10 +21,11 @@ from handlers.support_reports import (
     period_start,
     queue_entry,
     sla_state,
+    spreadsheet_safe,
     stats_chart_png,
     stats_text,
 )
-from storage.models import Ticket, TicketAudit
+from storage.models import Refund, Ticket, TicketAudit
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -198,3 +201,34 @@ def test_chart_of_one_day_with_a_landing():
     plot = image.crop((95, 75, 805, 395))
     assert pixels_of(plot, BAR_COLOR) > 1000
     assert pixels_of(plot, LINE_COLOR) > 10  # a single dot
+
+
+@pytest.mark.parametrize(("cell", "safe"), [
+    ("=1+1", "'=1+1"),
+    ("+31 20 555", "'+31 20 555"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tindent", "'\tindent"),
+    ("\rreturn", "'\rreturn"),
+    ("A-1=2", "A-1=2"),
+    (" =not first", " =not first"),
+    ("'already quoted", "'already quoted"),
+    ("", ""),
+])
+def test_spreadsheet_safe_quotes_only_what_could_start_a_formula(cell, safe):
+    assert spreadsheet_safe(cell) == safe
+
+
+def test_every_text_cell_of_an_audit_row_is_safe_and_bot_numbers_stay_numbers():
+    hostile = ticket(order_id="=HYPERLINK(\"https://evil.example\")", amount_minor=-500)
+    row = TicketAudit(ticket_id=1, actor="agent:42", from_status="needs_review", to_status="needs_info",
+                      note="@SUM(1+1)", at=NOW)
+    refund = Refund(ticket_id=1, reference="RF-AAAA2222", transaction_id="tx", amount_minor=500,
+                    currency="CNY", provider="webhook", status="failed", bank_reference="+1 555",
+                    created_at=NOW, updated_at=NOW)
+    cells = dict(zip(CSV_COLUMNS, audit_csv_row(hostile, row, refund), strict=True))
+    assert cells["order_id"] == "'=HYPERLINK(\"https://evil.example\")"
+    assert cells["note"] == "'@SUM(1+1)"
+    assert cells["bank_reference"] == "'+1 555"
+    # amount and user id are written by the bot from numbers: a sign there is a number's, not a formula
+    assert (cells["amount"], cells["user_id"]) == ("-5.00", "7")

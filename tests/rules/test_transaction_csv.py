@@ -63,3 +63,23 @@ def test_an_optional_payment_method_column():
     assert read_rows([(2, GOOD)], ZONE).rows[0]["method"] is None
     [(line, message)] = read_rows([(2, {**GOOD, "method": "credit card!"})], ZONE).problems
     assert line == 2 and "short word" in message
+
+
+def test_a_telegram_id_links_the_rows_payer_to_that_telegram_user():
+    [row] = read_rows([(2, {**GOOD, "telegram_id": " 424242 "})], ZONE).rows
+    assert (row["payer_id"], row["telegram_id"]) == ("p1", 424242)
+    assert read_rows([(2, GOOD)], ZONE).rows[0]["telegram_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"telegram_id": "@ann"}, "telegram_id '@ann' must be a Telegram user id"),
+        ({"telegram_id": "-5"}, "telegram_id '-5' must be a Telegram user id"),
+        ({"telegram_id": "9" * 16}, "must be a Telegram user id"),
+        ({"telegram_id": "42", "payer_id": ""}, "telegram_id needs a payer_id on the same row"),
+    ],
+)
+def test_a_bad_telegram_id_is_refused_with_its_line(change, reason):
+    [(line, message)] = read_rows([(7, {**GOOD, **change})], ZONE).problems
+    assert line == 7 and reason in message

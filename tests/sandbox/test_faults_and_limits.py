@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -12,9 +13,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.types import BufferedInputFile
 
 from bot.sandbox import SandboxClient, TelegramSandbox
-from tests.sandbox.helpers import GROUP_ID, USER_ID, FakeClock, aiogram_bot
+from tests.sandbox.helpers import GROUP_ID, TOKEN, USER_ID, FakeClock, aiogram_bot
 
 
 async def test_injected_429_surfaces_retry_after(bot: Bot, client: SandboxClient, user: int) -> None:
@@ -51,6 +53,19 @@ async def test_faults_match_method_and_chat(bot: Bot, client: SandboxClient, use
     await client.inject_fault("getMe", error_code=502)
     with pytest.raises(TelegramServerError):
         await bot.get_me()
+
+
+async def test_injected_download_faults_fail_the_file_url(bot: Bot, client: SandboxClient, user: int) -> None:
+    sent = await bot.send_document(user, BufferedInputFile(b"%PDF-1.4 test", "receipt.pdf"))
+    await client.inject_fault("download", error_code=404)
+    await client.inject_fault("download", error_code=500)
+    assert (await bot.get_file(sent.document.file_id)).file_path  # getFile itself is not a download
+    for status in (404, 500):
+        with pytest.raises(aiohttp.ClientResponseError) as raised:
+            await bot.download(sent.document.file_id)
+        assert raised.value.status == status and f"/file/bot{TOKEN}/" in str(raised.value)
+    assert (await bot.download(sent.document.file_id)).read() == b"%PDF-1.4 test"
+    assert (await client.stats())["faults"] == 2
 
 
 async def test_blocked_user_gets_403_and_my_chat_member_updates(

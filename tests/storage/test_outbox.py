@@ -10,6 +10,8 @@ from storage.outbox import (
     drop_pending_for_chat,
     enqueue,
     mark_sent,
+    messages_to,
+    postpone_pending_for_chat,
 )
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -61,3 +63,19 @@ async def test_blocking_drops_the_chat_pending_messages_only(db):
         assert await drop_pending_for_chat(session, chat_id=1, reason="blocked") == 2
     async with db.transaction() as session:
         assert await count_by_status(session) == {"dropped": 2, "pending": 1}
+
+
+async def test_a_refusing_chat_has_its_waiting_messages_held_back_never_brought_forward(db):
+    async with db.transaction() as session:
+        await enqueue(session, dedupe_key="due", chat_id=-100, text="a", not_before=NOW)
+        await enqueue(session, dedupe_key="later", chat_id=-100, text="b",
+                      not_before=NOW + timedelta(hours=1))
+        await enqueue(session, dedupe_key="other", chat_id=2, text="c", not_before=NOW)
+        await enqueue(session, dedupe_key="gone", chat_id=-100, text="d", not_before=NOW, dropped_because="x")
+        held = await postpone_pending_for_chat(session, chat_id=-100, not_before=NOW + timedelta(minutes=10))
+    assert held == 1
+    async with db.transaction() as session:
+        times = {m.dedupe_key: m.not_before - NOW for m in await messages_to(session, chat_id=-100)}
+        [other] = await messages_to(session, chat_id=2)
+    assert times == {"due": timedelta(minutes=10), "later": timedelta(hours=1), "gone": timedelta(0)}
+    assert other.not_before == NOW

