@@ -282,8 +282,10 @@ async def _filing_message(turn: Turn, filing: Filing) -> str:
 async def _refunded_here_message(turn: Turn, refund: Refund, amount: str) -> str:
     """The duplicate already has a refund through this bot: say when, and under which reference."""
     ticket = await ticket_by_id(turn.session, ticket_id=refund.ticket_id)
-    own = ticket is not None and ticket.user_id == turn.user.id
-    reference = (ticket.reference if own else refund.bank_reference) or "—"
+    if ticket is None or ticket.user_id != turn.user.id:
+        # Someone else's refund: say only that it exists, nothing of when or under which reference.
+        return turn.t("filed.refunded_elsewhere", order=turn.conversation.order_id, amount=amount)
+    reference = ticket.reference
     landed = refund.status == RefundStatus.SUCCEEDED
     return turn.t(
         "filed.refunded_here" if landed else "filed.refund_under_way",

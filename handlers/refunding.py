@@ -153,7 +153,8 @@ async def request_refund(
     """Approve the (locked) ticket and record a refund request for its duplicate charge, never the original.
 
     The provider is not called here: commit first, then send the returned call (the key is fixed now).
-    Raises RefundExists, ChargeAlreadyRefunded or NoDuplicateCharge, having changed nothing.
+    Raises RefundExists, ChargeAlreadyRefunded or NoDuplicateCharge (ChargeChanged when the merchant's
+    records no longer show the duplicate as paid at the ticket's amount), having changed nothing.
     """
     latest = await refund_of_ticket(session, ticket_id=ticket.id)
     if latest is not None and latest.status != RefundStatus.FAILED:
@@ -199,11 +200,12 @@ async def request_refund(
 
 
 def _still_refundable(charge: Transaction | None, ticket: Ticket) -> bool:
-    """The charge is still a paid charge of exactly the ticket's amount and currency."""
-    return (
-        charge is not None
-        and charge.status == TransactionStatus.SUCCEEDED
-        and (charge.amount_minor, charge.currency) == (ticket.amount_minor, ticket.currency)
+    """The records do not contradict the match: the charge is paid, at the ticket's amount and currency."""
+    if charge is None:  # charges are never deleted; a ticket filed by hand may name one not imported
+        return True
+    return charge.status == TransactionStatus.SUCCEEDED and (charge.amount_minor, charge.currency) == (
+        ticket.amount_minor,
+        ticket.currency,
     )
 
 
@@ -457,7 +459,7 @@ async def _late_success(
         log.error("refund %s: provider says succeeded while %s is %s: possible double refund",
                   refund.idempotency_key, other.idempotency_key, other.status)
         await _hand_to_support(session, policy, ticket, "double_refund", now=now,
-                               dedupe=f"double_refund:{refund.attempt}", key=refund.idempotency_key,
+                               dedupe=f"double_refund:{refund.attempt}", refund_key=refund.idempotency_key,
                                other=other.idempotency_key)
         return Applied.CONFLICT
     if not await land_refund(
@@ -467,7 +469,7 @@ async def _late_success(
         refund.bank_reference = state.bank_reference or refund.bank_reference
         session.add(refund)
     await _hand_to_support(session, policy, ticket, "late_success", now=now,
-                           dedupe=f"late_success:{refund.attempt}", key=refund.idempotency_key)
+                           dedupe=f"late_success:{refund.attempt}", refund_key=refund.idempotency_key)
     return Applied.CHANGED
 
 

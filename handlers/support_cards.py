@@ -25,6 +25,16 @@ ACTIONABLE = frozenset({TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, Ticket
 WAITING_FOR_A_PERSON = frozenset(
     {TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, TicketStatus.NEEDS_INFO, TicketStatus.REFUND_FAILED}
 )
+S = TicketStatus
+# Where each card button may act; Assign works whatever the status.
+ACTION_STATUSES = {
+    "approve": ACTIONABLE,
+    "ask": ACTIONABLE,
+    "reject": ACTIONABLE | {S.REFUND_FAILED},
+    "retry": frozenset({S.REFUND_FAILED}),
+    "details": frozenset({S.NEEDS_REVIEW, S.NEEDS_INFO}),
+    "assign": frozenset(S),
+}
 MANY_REPORTS = 3
 Rows = tuple[tuple[Button, ...], ...]
 

@@ -22,12 +22,18 @@ from handlers.refunding import (
     request_refund,
     resend_refund_details,
 )
-from handlers.support_cards import ACTIONABLE, WAITING_FOR_A_PERSON, CardRenderer, SupportSettings
+from handlers.support_cards import (
+    ACTION_STATUSES,
+    ACTIONABLE,
+    WAITING_FOR_A_PERSON,
+    CardRenderer,
+    SupportSettings,
+)
 from handlers.support_prompts import DraftButton, press_draft_button, start_prompt, take_agent_message
 from handlers.support_reports import build_stats, export_csv, queue_entry, stats_chart_png, stats_text
 from handlers.texts import format_moment, format_money
 from storage.database import Database
-from storage.models import Refund, RefundStatus, SupportCard, Ticket, TicketStatus
+from storage.models import Refund, RefundStatus, SupportCard, Ticket
 from storage.outbox import TRANSACTIONAL, enqueue
 from storage.refunds import refund_of_ticket
 from storage.support_cards import card_of, cards_past_sla
@@ -37,16 +43,6 @@ from storage.updates import claim_update
 
 log = logging.getLogger(__name__)
 REFERENCE = re.compile(r"RF-[A-Z0-9]{8}")
-S = TicketStatus
-# Where each card button may act; Assign works whatever the status.
-ACTION_STATUSES = {
-    "approve": ACTIONABLE,
-    "ask": ACTIONABLE,
-    "reject": ACTIONABLE | {S.REFUND_FAILED},
-    "retry": frozenset({S.REFUND_FAILED}),
-    "details": frozenset({S.NEEDS_REVIEW, S.NEEDS_INFO}),
-    "assign": frozenset(S),
-}
 DEFAULT_DAYS, MAX_DAYS = 30, 366
 
 

@@ -11,7 +11,7 @@ from babel.dates import format_timedelta
 from handlers.events import Button, ClearButtons, EventKind, Reply, Toast
 from handlers.lifecycle import move_ticket
 from handlers.payer_menu import LANGUAGE_NAMES
-from handlers.support_cards import ACTIONABLE
+from handlers.support_cards import ACTION_STATUSES, ACTIONABLE
 from handlers.texts import BABEL_LOCALES
 from storage.models import AgentPrompt, Ticket, TicketStatus
 from storage.support_cards import card_in_thread, card_of, prompt_of, prompts_on_ticket, set_prompt
@@ -54,7 +54,6 @@ def draft_tag(prompt: AgentPrompt) -> str:
 
 def _may_still(action: str, ticket: Ticket) -> bool:
     """Whether the ticket's status still allows the prompt's action (the card buttons' own rule)."""
-    from handlers.support_desk import ACTION_STATUSES  # imported late: the desk imports this module
 
     return ticket.status in ACTION_STATUSES.get(action, ACTIONABLE)
 

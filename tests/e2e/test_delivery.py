@@ -16,18 +16,11 @@ from bot.sandbox.server import TelegramSandbox
 from handlers.delivery import DeliveryPolicy, DeliveryWorker
 from storage.models import User
 from storage.outbox import BULK, TRANSACTIONAL, count_by_status, enqueue, messages_to
+from tests.doubles import Clock
 
 TOKEN = "515151:delivery-token"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 CHATS = (301, 302, 303)
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def worker(db, bot, clock, **policy) -> DeliveryWorker:
 
 async def test_everything_is_sent_once_transactional_first(db, bot, client):
     await seed(db, [("tip", 301, BULK), ("update", 302, TRANSACTIONAL), ("landed", 303, TRANSACTIONAL)])
-    delivery = worker(db, bot, Clock())
+    delivery = worker(db, bot, Clock(NOW))
     assert await delivery.drain() == 3
     assert await delivery.drain() == 0
     order = [int(c["params"]["chat_id"]) for c in await client.calls("sendMessage")]
@@ -83,7 +76,7 @@ async def test_everything_is_sent_once_transactional_first(db, bot, client):
 async def test_a_429_pauses_all_sending_for_retry_after(db, bot, client):
     await seed(db, [("a", 301, TRANSACTIONAL), ("b", 302, TRANSACTIONAL), ("c", 303, TRANSACTIONAL)])
     await client.inject_fault("sendMessage", error_code=429, retry_after=1, count=1)
-    clock = Clock()
+    clock = Clock(NOW)
     delivery = worker(db, bot, clock)
     await delivery.drain()
     clock.now = NOW + timedelta(seconds=1)
@@ -104,7 +97,7 @@ async def test_a_429_pauses_all_sending_for_retry_after(db, bot, client):
 async def test_a_403_marks_the_user_unreachable_and_drops_their_messages(db, bot, client):
     await seed(db, [("a1", 301, TRANSACTIONAL), ("a2", 301, TRANSACTIONAL), ("b", 302, TRANSACTIONAL)])
     await client.set_blocked(301, True)
-    delivery = worker(db, bot, Clock())
+    delivery = worker(db, bot, Clock(NOW))
     await delivery.drain()
     async with db.transaction() as session:
         blocked = await session.get(User, 301)
@@ -120,7 +113,7 @@ async def test_server_errors_retry_with_backoff_then_give_up(db, bot, client):
     await seed(db, [("flaky", 301, TRANSACTIONAL), ("doomed", 302, TRANSACTIONAL)])
     await client.inject_fault("sendMessage", error_code=500, chat_id=301, count=2)
     await client.inject_fault("sendMessage", error_code=502, chat_id=302, count=10)
-    clock = Clock()
+    clock = Clock(NOW)
     delivery = worker(db, bot, clock, max_attempts=3, per_chat_interval=0)
     await delivery.drain()
     await delivery.drain()
@@ -149,7 +142,7 @@ async def test_the_enforced_limits_are_respected(db, bot, tmp_path):
                 for n in range(3):
                     await enqueue(session, dedupe_key=f"same{n}", chat_id=400, text=f"same {n}",
                                   not_before=NOW)
-            delivery = worker(db, telegram, Clock(), rate_per_second=25)
+            delivery = worker(db, telegram, Clock(NOW), rate_per_second=25)
             assert await delivery.drain() == 43
             stats = await users.stats()
             calls = await users.calls("sendMessage")

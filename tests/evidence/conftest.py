@@ -16,6 +16,7 @@ from handlers.texts import Texts
 from handlers.turn import IntakeRules
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, Evidence, Ticket
+from tests.doubles import Clock
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 PAYER = Person(1001, first_name="Ann", language_code="en")
@@ -38,14 +39,6 @@ def png_bomb(width: int = 12000, height: int = 12000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
             + png_chunk(b"IEND", b""))
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Downloads:
@@ -118,7 +111,7 @@ class DeskPayer:
 
 def make_desk(db, tmp_path, files, clock=None, policy=None, **rules) -> PayerDesk:
     return PayerDesk(db, TEXTS, IntakeRules(**rules), EvidenceFiles(tmp_path / "evidence"), files,
-                     clock or Clock(), "en", policy)
+                     clock or Clock(NOW), "en", policy)
 
 
 async def step_of(db, user_id: int = PAYER.id) -> str | None:

@@ -18,15 +18,8 @@ from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTr
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket
 from storage.tickets import audit_of, ticket_by_id
+from tests.doubles import Clock
 from tests.lifecycle.conftest import NOW, SHANGHAI, SUPPORT_CHAT, file_ticket, make_policy
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 async def approve(db, policy, ticket_id, now=NOW):

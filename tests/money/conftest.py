@@ -29,22 +29,13 @@ from storage.evidence_files import EvidenceFiles
 from storage.models import OutboxMessage, Refund, RefundStatus, Ticket
 from storage.payer_links import link_payers
 from storage.transactions import save_transactions
+from tests.doubles import Clock
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUPPORT_CHAT = -100777
 AGENT = 501
 TEXTS = Texts.load()
-
-
-class Clock:
-    """A clock the tests move by hand."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def png() -> bytes:

@@ -17,15 +17,11 @@ from storage.outbox import (
     mark_sent,
 )
 from storage.updates import claim_update, forget_updates_before
+from tests.doubles import Clock
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 OLD_UPDATE = NOW - timedelta(hours=72)
 OLD_MESSAGE = NOW - timedelta(days=40)
-
-
-class Clock:
-    def __call__(self) -> datetime:
-        return NOW
 
 
 async def update_ids(db) -> list[int]:
@@ -94,7 +90,7 @@ async def test_only_finished_old_messages_go_and_a_batch_is_bounded(db):
 async def test_a_run_deletes_in_batches_up_to_its_bound_and_the_next_run_finishes(db):
     await seed_updates(db)
     await seed_outbox(db)
-    pruner = Pruner(db, Clock(), Retention(batch=2, max_batches=2))
+    pruner = Pruner(db, Clock(NOW), Retention(batch=2, max_batches=2))
     first = await pruner.prune()
     assert (first.processed_updates, first.outbox) == (4, 3)
     assert await update_ids(db) == [5, 6, 7]
@@ -106,14 +102,14 @@ async def test_a_run_deletes_in_batches_up_to_its_bound_and_the_next_run_finishe
 
 async def test_off_keeps_rows_forever(db):
     await seed_updates(db)
-    pruner = Pruner(db, Clock(), Retention(processed_updates=None, outbox=None))
+    pruner = Pruner(db, Clock(NOW), Retention(processed_updates=None, outbox=None))
     report = await pruner.prune()
     assert (report.processed_updates, report.outbox) == (0, 0)
     assert await update_ids(db) == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_the_clock_prunes_hourly():
-    ticker = Ticker(None, None, timedelta(seconds=30), pruner=Pruner(None, Clock()))
+    ticker = Ticker(None, None, timedelta(seconds=30), pruner=Pruner(None, Clock(NOW)))
     job = ticker.scheduler.get_job("prune_old_rows")
     assert job is not None and job.trigger.interval == PRUNING_TICK == timedelta(hours=1)
 
