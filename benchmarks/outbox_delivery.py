@@ -3,13 +3,12 @@
 Run: .venv/bin/python -m benchmarks.outbox_delivery [--messages 1500] [--same-chat 5] [--rate 25]
 The sandbox runs in this process with Telegram's limits switched on; the outbox lives in a fresh SQLite
 file. M users get one message each, plus --same-chat extra messages queued right behind the first user's
-own. The real worker (handlers.delivery.DeliveryWorker over AiogramMessenger and an aiogram Bot pointed at
-the sandbox) drains the outbox on the real clock. Prints: messages, elapsed seconds, achieved messages/s,
-the configured and the enforced rate and the ratios to both, the busiest one-second window the sandbox
-saw, the longest pause between two sends, 429s counted by the sandbox and by the worker, the smallest gap
-between sends to the same chat, and whether every outbox row was delivered exactly once (accepted
-sendMessage calls per chat and per text vs outbox rows).
-"""
+own. The real worker (handlers.delivery.worker.DeliveryWorker over AiogramMessenger and an aiogram Bot
+pointed at the sandbox) drains the outbox on the real clock. Prints: messages, elapsed seconds, achieved
+messages/s, the configured and the enforced rate and the ratios to both, the busiest one-second window the
+sandbox saw, the longest pause between two sends, 429s counted by the sandbox and by the worker, the
+smallest gap between sends to the same chat, and whether every outbox row was delivered exactly once
+(accepted sendMessage calls per chat and per text vs outbox rows). """
 
 import argparse
 import asyncio
@@ -29,14 +28,14 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.aiogram_runtime.messenger import AiogramMessenger
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.rate_limits import RateLimits
-from bot.sandbox.server import TelegramSandbox
-from handlers.delivery import DeliveryPolicy, DeliveryWorker
+from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from storage import schema
 from storage.database import Database
 from storage.models import OutboxMessage, OutboxStatus, User
 from storage.outbox import count_by_status, enqueue
+from telegram_sandbox.client import SandboxClient
+from telegram_sandbox.rate_limits import RateLimits
+from telegram_sandbox.server import TelegramSandbox
 
 TOKEN = "424242:outbox-benchmark"
 ENFORCED_PER_SECOND = 30

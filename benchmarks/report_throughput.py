@@ -20,8 +20,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.sandbox.client import SandboxClient, button_data
-from bot.sandbox.server import TelegramSandbox
+from telegram_sandbox.client import SandboxClient, button_data
+from telegram_sandbox.server import TelegramSandbox
 
 TOKEN = "777000:benchmark-token"
 STEPS = 6

@@ -4,8 +4,8 @@ Run: .venv/bin/python -m benchmarks.sweep_due_updates [--tickets 1000000] [--due
      [--batch 200] [--users 10000] [--postgres [--no-analyze]]
 For each table size (the large one, then the small one) it bulk-loads pending tickets with their ledger
 refunds, prints the plan of the claim query (storage.refunds.claim_due_updates), runs the real sweep
-(handlers.follow_ups.FollowUps.update_batch until a batch comes back short) and prints: fill time, batches
-run, per-batch median and p95 ms, per-due-ticket ms, total sweep time, outbox rows written (one status
+(handlers.refunds.follow_ups.FollowUps.update_batch until a batch comes back short) and prints: fill time,
+batches run, per-batch median and p95 ms, per-due-ticket ms, total sweep time, outbox rows written (one status
 update per due ticket), due tickets left afterwards (0) and the time of one claim on the now empty due
 set. Last, the ratio of the per-ticket costs: near 1 when the cost follows the due count, not the table.
 On PostgreSQL the load is followed by ANALYZE and CHECKPOINT (what autovacuum and time would do), and the
@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, func, insert, select, text
 
 from bot.providers.ledger import LedgerProvider
+from handlers.delivery.notices import Notifier
 from handlers.durations import Eta, parse_intervals
-from handlers.follow_ups import FollowUps
-from handlers.notices import Notifier
-from handlers.refunding import RefundPolicy
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.status_schedule import UpdateSchedule
 from handlers.texts import Texts
-from handlers.update_schedule import UpdateSchedule
 from storage import schema
 from storage.database import Database
 from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, User

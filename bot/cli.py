@@ -14,10 +14,9 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import redact_secrets
 from bot.transaction_import import read_csv, save_all
 from bot.wiring import Services, build_services
-from handlers.lifecycle import IllegalTransition
 from handlers.money import Money
-from handlers.refund_requests import Answer, approve_and_send
-from handlers.refunding import (
+from handlers.refunds.lifecycle import IllegalTransition
+from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     NoDuplicateCharge,
     RefundExists,
@@ -25,6 +24,7 @@ from handlers.refunding import (
     land_refund,
     lock_ticket_and_refund,
 )
+from handlers.refunds.requests import Answer, approve_and_send
 from storage.models import RefundStatus, Ticket
 from storage.refunds import refund_of_ticket
 from storage.tickets import all_tickets
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if arguments.command == "sandbox":
-        from bot.sandbox.__main__ import serve
+        from telegram_sandbox.__main__ import serve
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve("127.0.0.1", arguments.port, arguments.token, "refund_assistant_bot", False))

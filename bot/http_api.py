@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.providers.webhook import refund_state_from_json
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from handlers.refunding import Applied, RefundPolicy, lock_ticket_and_refund, record_provider_state
+from handlers.refunds.refunding import Applied, RefundPolicy, lock_ticket_and_refund, record_provider_state
 from storage.database import Database
 
 log = logging.getLogger(__name__)

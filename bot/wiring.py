@@ -7,21 +7,21 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Settings
 from bot.log_redaction import Redactor
 from bot.providers.ledger import LedgerProvider
-from handlers.delivery import DeliveryPolicy, DeliveryWorker
+from handlers.delivery.notices import Notifier
+from handlers.delivery.pruning import Pruner, Retention
+from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
-from handlers.evidence_gc import EvidenceCollector
-from handlers.follow_ups import FollowUps
+from handlers.evidence.cleanup import EvidenceCollector
 from handlers.money import Money
-from handlers.notices import Notifier
-from handlers.payer_desk import PayerDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.turn import IntakeRules
 from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
-from handlers.pruning import Pruner, Retention
-from handlers.refunding import RefundPolicy
-from handlers.support_cards import CardPublisher, CardRenderer, SupportSettings
-from handlers.support_desk import SupportDesk
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.status_schedule import UpdateSchedule
+from handlers.support.cards import CardPublisher, CardRenderer, SupportSettings
+from handlers.support.desk import SupportDesk
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
-from handlers.update_schedule import UpdateSchedule
 from storage import schema
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles

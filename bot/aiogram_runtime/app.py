@@ -12,8 +12,8 @@ from aiogram.types import BotCommand
 from bot.aiogram_runtime.messenger import AiogramMessenger
 from bot.aiogram_runtime.render import AiogramFiles
 from bot.aiogram_runtime.routers import payer_router, support_router
-from bot.clock import Ticker
 from bot.in_flight import InFlight
+from bot.scheduler import Ticker
 from bot.wiring import Services
 from handlers.durations import parse_duration
 

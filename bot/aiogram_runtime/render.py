@@ -17,8 +17,8 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
+from handlers.evidence.images import MAX_IMAGE_BYTES
 from handlers.ports import FileTooLarge, FileUnavailable
-from handlers.screenshots import MAX_IMAGE_BYTES
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 3

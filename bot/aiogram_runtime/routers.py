@@ -10,8 +10,8 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 from bot.aiogram_runtime.render import render
 from bot.aiogram_runtime.translate import event_from_callback, event_from_membership, event_from_message
 from bot.in_flight import InFlight
-from handlers.payer_desk import PayerDesk
-from handlers.support_desk import SupportDesk
+from handlers.payer.desk import PayerDesk
+from handlers.support.desk import SupportDesk
 
 
 def payer_router(desk: PayerDesk, in_flight: InFlight) -> Router:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 
 from handlers.events import Attachment, ClearButtons, Event, EventKind, Output, Person, Reply, Toast
-from handlers.payer_desk import PayerDesk
-from handlers.support_cards import CardRenderer, SupportSettings
-from handlers.support_desk import SupportDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.turn import IntakeRules
+from handlers.support.cards import CardRenderer, SupportSettings
+from handlers.support.desk import SupportDesk
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
 from storage.evidence_files import EvidenceFiles
 from storage.models import SupportCard, Ticket, User
 from storage.outbox import messages_to

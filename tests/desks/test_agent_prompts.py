@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.config import ConfigError, load_settings
 from bot.wiring import Services
-from handlers.lifecycle import move_ticket
+from handlers.refunds.lifecycle import move_ticket
 from storage.models import AgentPrompt, TicketStatus
 from storage.tickets import ticket_by_reference
 from tests.conftest import make_sqlite

@@ -4,7 +4,7 @@ import itertools
 import logging
 from datetime import UTC, datetime
 
-from handlers.delivery import DeliveryPolicy, DeliveryWorker
+from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from handlers.ports import RecipientUnreachable
 from storage.models import User
 from storage.outbox import count_by_status, enqueue, messages_to, next_due_time
@@ -63,7 +63,7 @@ async def test_cards_wait_with_capped_backoff_while_the_group_refuses_and_then_a
     telegram = Telegram(clock)
     telegram.refusing = {SUPPORT_CHAT, PAYER}
     worker = make_worker(db, telegram, clock)
-    with caplog.at_level(logging.WARNING, logger="handlers.delivery"):
+    with caplog.at_level(logging.WARNING, logger="handlers.delivery.worker"):
         await drain_when_due(db, worker, clock, times=14)
     # far past max_attempts=3, and nothing of the group's was dropped or failed
     async with db.transaction() as session:
@@ -93,7 +93,7 @@ async def test_each_streak_of_refusals_raises_one_alert(db, caplog):
     clock = Clock(NOW)
     telegram = Telegram(clock)
     worker = make_worker(db, telegram, clock)
-    with caplog.at_level(logging.ERROR, logger="handlers.delivery"):
+    with caplog.at_level(logging.ERROR, logger="handlers.delivery.worker"):
         for streak in range(2):
             async with db.transaction() as session:
                 for n in range(2):

@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from handlers.events import Attachment, Event, EventKind, Person, Reply, Toast
-from handlers.intake import Input, Step
 from handlers.money import KNOWN_CURRENCIES, Money
 from handlers.parsing import MAX_AMOUNT, ORDER_MAX_LENGTH, ORDER_PATTERN
-from handlers.payer_desk import PayerDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.intake import Input, Step
+from handlers.payer.turn import IntakeRules
 from handlers.ports import FileUnavailable
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation
 from tests.conftest import make_sqlite

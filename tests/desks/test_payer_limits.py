@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from handlers.events import Attachment, Event, EventKind, Person, Reply
-from handlers.payer_desk import PayerDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.turn import IntakeRules
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, Ticket
 from storage.outbox import messages_to

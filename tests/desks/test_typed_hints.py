@@ -3,7 +3,7 @@
 import pytest
 
 from handlers.events import EventKind, Person, Reply
-from handlers.intake import Step
+from handlers.payer.intake import Step
 from tests.desks.test_fuzz_report_steps import TEXTS, Bench, open_bench
 
 PAYERS = {"en": Person(5001, language_code="en"), "zh": Person(5002, language_code="zh-hans")}

@@ -13,12 +13,12 @@ from PIL import Image
 
 from bot.aiogram_runtime.app import AiogramRunner
 from bot.config import load_settings
-from bot.sandbox.client import SandboxClient, button_data
-from bot.sandbox.server import TelegramSandbox
 from bot.wiring import Services, build_services
 from handlers.money import Money
 from storage.payer_links import link_payers
 from storage.transactions import save_transactions
+from telegram_sandbox.client import SandboxClient, button_data
+from telegram_sandbox.server import TelegramSandbox
 from tests.conftest import POSTGRES_URL, PostgresSchema
 from tests.doubles import Clock
 

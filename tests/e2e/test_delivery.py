@@ -10,12 +10,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.aiogram_runtime.messenger import AiogramMessenger
-from bot.sandbox.client import SandboxClient
-from bot.sandbox.rate_limits import RateLimits
-from bot.sandbox.server import TelegramSandbox
-from handlers.delivery import DeliveryPolicy, DeliveryWorker
+from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from storage.models import User
 from storage.outbox import BULK, TRANSACTIONAL, count_by_status, enqueue, messages_to
+from telegram_sandbox.client import SandboxClient
+from telegram_sandbox.rate_limits import RateLimits
+from telegram_sandbox.server import TelegramSandbox
 from tests.doubles import Clock
 
 TOKEN = "515151:delivery-token"

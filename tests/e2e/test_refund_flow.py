@@ -3,13 +3,13 @@
 import asyncio
 from datetime import timedelta
 
-from bot.sandbox.client import buttons
-from handlers.refund_requests import approve_and_send
-from handlers.refunding import land_refund
+from handlers.refunds.refunding import land_refund
+from handlers.refunds.requests import approve_and_send
 from storage.models import OutboxMessage, User
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket
 from storage.tickets import all_tickets, audit_of, ticket_by_reference
+from telegram_sandbox.client import buttons
 from tests.e2e.conftest import NOW
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2, report_until_review
 

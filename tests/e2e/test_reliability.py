@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.client import button_data
 from storage.tickets import all_tickets
+from telegram_sandbox.client import button_data
 from tests.e2e.conftest import TOKEN, Payer, image_bytes
 from tests.e2e.test_report_flow import report_until_review
 

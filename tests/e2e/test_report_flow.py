@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.client import button_data, buttons
 from storage.tickets import all_tickets, matches_of
+from telegram_sandbox.client import button_data, buttons
 from tests.e2e.conftest import Payer, image_bytes
 
 CHARGE_1 = datetime(2026, 11, 26, 6, 32, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from PIL import Image
 
-from bot.sandbox.client import button_data, buttons
-from handlers.refund_requests import approve_and_send
+from handlers.refunds.requests import approve_and_send
 from storage.tickets import all_tickets, ticket_by_reference
+from telegram_sandbox.client import button_data, buttons
 from tests.e2e.conftest import NOW, TOKEN, Payer, image_bytes
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2, report_until_review
 

@@ -10,10 +10,10 @@ from PIL import Image
 from sqlmodel import select
 
 from handlers.events import Attachment, Event, EventKind, Person, Reply
-from handlers.payer_desk import PayerDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.turn import IntakeRules
 from handlers.ports import FileUnavailable
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, Evidence, Ticket
 from tests.doubles import Clock

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from handlers.evidence_gc import EvidenceCollector
+from handlers.evidence.cleanup import EvidenceCollector
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from handlers.events import Attachment, EventKind, Person
-from handlers.screenshots import MAX_IMAGE_BYTES
+from handlers.evidence.images import MAX_IMAGE_BYTES
 from storage.conversations import lock_conversation
 from storage.models import Ticket
 from storage.outbox import messages_to

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.providers.ledger import LedgerProvider
+from handlers.delivery.notices import Notifier
 from handlers.durations import Eta, QuietHours, parse_intervals
-from handlers.notices import Notifier
-from handlers.refunding import RefundPolicy
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.status_schedule import UpdateSchedule
 from handlers.texts import Texts
-from handlers.update_schedule import UpdateSchedule
 from storage.models import Ticket, User
 from storage.tickets import add_ticket
 

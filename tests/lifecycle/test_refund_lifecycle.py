@@ -9,11 +9,17 @@ from sqlmodel import select
 
 from bot.providers.ledger import LedgerProvider
 from handlers.durations import Eta
-from handlers.follow_ups import FollowUps
-from handlers.lifecycle import IllegalTransition, move_ticket
 from handlers.money import Money
-from handlers.refund_requests import RefundRequester
-from handlers.refunding import NoDuplicateCharge, RefundExists, land_refund, may_auto_approve, request_refund
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.lifecycle import IllegalTransition, move_ticket
+from handlers.refunds.refunding import (
+    NoDuplicateCharge,
+    RefundExists,
+    land_refund,
+    may_auto_approve,
+    request_refund,
+)
+from handlers.refunds.requests import RefundRequester
 from storage.models import OutboxMessage, Refund, Ticket, TicketStatus, TicketTransaction, Transaction
 from storage.outbox import messages_to
 from storage.refunds import refund_of_ticket

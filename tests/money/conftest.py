@@ -13,18 +13,18 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from handlers.delivery.notices import Notifier
 from handlers.durations import Eta, QuietHours, parse_intervals
 from handlers.events import Attachment, Button, Event, EventKind, Output, Person, Reply, Toast
 from handlers.money import Money
-from handlers.notices import Notifier
-from handlers.payer_desk import PayerDesk
+from handlers.payer.desk import PayerDesk
+from handlers.payer.turn import IntakeRules
 from handlers.ports import ProviderError, RefundRequest, RefundState
-from handlers.refunding import RefundPolicy
-from handlers.support_cards import CardRenderer, SupportSettings
-from handlers.support_desk import SupportDesk
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.status_schedule import UpdateSchedule
+from handlers.support.cards import CardRenderer, SupportSettings
+from handlers.support.desk import SupportDesk
 from handlers.texts import Texts
-from handlers.turn import IntakeRules
-from handlers.update_schedule import UpdateSchedule
 from storage.evidence_files import EvidenceFiles
 from storage.models import OutboxMessage, Refund, RefundStatus, Ticket
 from storage.payer_links import link_payers

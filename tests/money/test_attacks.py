@@ -10,11 +10,11 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from bot.providers.ledger import LedgerProvider
-from handlers.follow_ups import FollowUps
-from handlers.lifecycle import move_ticket
 from handlers.ports import RefundState
-from handlers.refund_requests import RefundRequester
-from handlers.refunding import Applied, lock_ticket_and_refund, record_provider_state, request_refund
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.lifecycle import move_ticket
+from handlers.refunds.refunding import Applied, lock_ticket_and_refund, record_provider_state, request_refund
+from handlers.refunds.requests import RefundRequester
 from storage.models import RefundStatus, TicketStatus
 from storage.tickets import ticket_by_id
 from storage.transactions import save_transactions

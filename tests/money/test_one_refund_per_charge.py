@@ -16,7 +16,7 @@ PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))
 async def land_everything(world: World) -> None:
     """The merchant says every pending refund arrived."""
     from handlers.ports import RefundState
-    from handlers.refunding import lock_ticket_and_refund, record_provider_state
+    from handlers.refunds.refunding import lock_ticket_and_refund, record_provider_state
 
     for refund in await world.refunds():
         async with world.db.transaction() as session:

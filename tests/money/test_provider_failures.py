@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from handlers.follow_ups import FollowUps
-from handlers.refunding import TELL_SUPPORT_AFTER, request_refund
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.refunding import TELL_SUPPORT_AFTER, request_refund
 from storage.models import SupportCard
 from storage.tickets import ticket_by_id
 from tests.money.conftest import NOW, SUPPORT_CHAT, World, outputs_text

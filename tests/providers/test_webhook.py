@@ -18,15 +18,15 @@ from aiohttp import web
 from bot.http_api import refund_status_app, serve_http
 from bot.providers.webhook import WebhookProvider
 from bot.signing import SignatureError, sign, verify
+from handlers.delivery.notices import Notifier
 from handlers.durations import Eta, parse_intervals
-from handlers.follow_ups import FollowUps
 from handlers.money import Money
-from handlers.notices import Notifier
 from handlers.ports import ProviderError, RefundRequest, RefundState
-from handlers.refund_requests import approve_and_send
-from handlers.refunding import RefundPolicy
+from handlers.refunds.follow_ups import FollowUps
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.requests import approve_and_send
+from handlers.refunds.status_schedule import UpdateSchedule
 from handlers.texts import Texts
-from handlers.update_schedule import UpdateSchedule
 from storage.database import Database
 from storage.models import Refund, RefundStatus, Ticket, TicketStatus
 from storage.outbox import messages_to

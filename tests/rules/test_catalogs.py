@@ -22,7 +22,7 @@ def keys_used_in_code() -> set[str]:
     namespaces = {key.split(".")[0] for key in TEXTS.catalogs["en"]}
     literal = re.compile(r'"([a-z_]+\.[a-z_]+(?:\.[a-z_]+)?)"')
     used = set()
-    for path in (ROOT / "handlers").glob("*.py"):
+    for path in (ROOT / "handlers").rglob("*.py"):
         used |= {k for k in literal.findall(path.read_text()) if k.split(".")[0] in namespaces}
     return used
 
@@ -52,8 +52,8 @@ def test_chinese_is_really_chinese():
 
 
 def test_keys_built_at_run_time_exist():
-    from handlers.intake import EXPECTED
-    from handlers.payer_menu import HELP_TOPICS
+    from handlers.payer.intake import EXPECTED
+    from handlers.payer.menu import HELP_TOPICS
     from storage.models import TicketStatus
 
     built = {f"status.{s.value}" for s in TicketStatus} | set(EXPECTED.values())

@@ -1,6 +1,6 @@
 """The report conversation's transition table, read as data."""
 
-from handlers.intake import EXPECTED, NEXT_STEP, TRANSITIONS, Input, Step
+from handlers.payer.intake import EXPECTED, NEXT_STEP, TRANSITIONS, Input, Step
 
 
 def test_the_questions_come_in_order():

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from handlers.lifecycle import ALLOWED, can_move
+from handlers.refunds.lifecycle import ALLOWED, can_move
 from storage.models import TicketStatus as S
 
 LEGAL = {

@@ -13,7 +13,7 @@ from handlers.durations import (
     parse_refund_time,
     parse_refund_times,
 )
-from handlers.update_schedule import UpdateSchedule
+from handlers.refunds.status_schedule import UpdateSchedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

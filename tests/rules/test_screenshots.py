@@ -4,8 +4,8 @@ import os
 
 import pytest
 
+from handlers.evidence.images import MAX_IMAGE_PIXELS, check_image
 from handlers.parsing import InputRejected
-from handlers.screenshots import MAX_IMAGE_PIXELS, check_image
 from tests.evidence.conftest import image, png_bomb
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
@@ -54,7 +54,7 @@ def test_every_canvas_over_the_pixel_cap_is_refused(size):
 
 
 def test_the_cap_counts_pixels_of_the_header(monkeypatch):
-    monkeypatch.setattr("handlers.screenshots.MAX_IMAGE_PIXELS", 40 * 60)
+    monkeypatch.setattr("handlers.evidence.images.MAX_IMAGE_PIXELS", 40 * 60)
     assert check_image(image("PNG", (40, 60))).mime_type == "image/png"
     with pytest.raises(InputRejected) as refused:
         check_image(image("JPEG", (40, 61)))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from handlers.support_reports import (
+from handlers.support.reports import (
     BAR_COLOR,
     CSV_COLUMNS,
     LINE_COLOR,

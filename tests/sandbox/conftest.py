@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from bot.sandbox import RateLimits, SandboxClient, TelegramSandbox
+from telegram_sandbox import RateLimits, SandboxClient, TelegramSandbox
 from tests.sandbox.helpers import TOKEN, USER_ID, FakeClock, aiogram_bot
 
 

@@ -12,7 +12,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 
-from bot.sandbox import SandboxClient, TelegramSandbox, button_data, buttons
+from telegram_sandbox import SandboxClient, TelegramSandbox, button_data, buttons
 from tests.sandbox.helpers import BOT_ID, USER_ID, png_bytes
 
 

@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile
 
-from bot.sandbox import SandboxClient, TelegramSandbox
+from telegram_sandbox import SandboxClient, TelegramSandbox
 from tests.sandbox.helpers import GROUP_ID, TOKEN, USER_ID, FakeClock, aiogram_bot
 
 

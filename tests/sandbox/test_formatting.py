@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.errors import ApiError
-from bot.sandbox.formatting import command_entities, format_text
-from bot.sandbox.html_markup import parse_html
-from bot.sandbox.markdown_v2 import parse_markdown_v2
+from telegram_sandbox.errors import ApiError
+from telegram_sandbox.formatting import command_entities, format_text
+from telegram_sandbox.html_markup import parse_html
+from telegram_sandbox.markdown_v2 import parse_markdown_v2
 
 
 def test_html_entities_and_offsets() -> None:

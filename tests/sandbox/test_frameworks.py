@@ -8,7 +8,7 @@ import telegram
 from aiogram import Bot, Dispatcher
 from aiogram.types import Message
 
-from bot.sandbox import SandboxClient, TelegramSandbox
+from telegram_sandbox import SandboxClient, TelegramSandbox
 from tests.sandbox.helpers import BOT_ID, TOKEN, png_bytes
 
 

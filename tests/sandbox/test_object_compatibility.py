@@ -10,8 +10,8 @@ from aiogram import types as aiogram_types
 from aiogram.methods import GetChatAdministrators, GetChatMember
 from pydantic import TypeAdapter
 
-from bot.sandbox import SandboxClient, TelegramSandbox
-from bot.sandbox.content import OTHER_KINDS
+from telegram_sandbox import SandboxClient, TelegramSandbox
+from telegram_sandbox.content import OTHER_KINDS
 from tests.sandbox.helpers import GROUP_ID, TOKEN, USER_ID, png_bytes
 
 

@@ -10,7 +10,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox import SandboxClient, TelegramSandbox
+from telegram_sandbox import SandboxClient, TelegramSandbox
 from tests.sandbox.helpers import TOKEN, png_bytes
 
 

@@ -8,8 +8,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiogram.types import InaccessibleMessage, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox import SandboxClient, TelegramSandbox
-from bot.sandbox.client import SandboxError
+from telegram_sandbox import SandboxClient, TelegramSandbox
+from telegram_sandbox.client import SandboxError
 from tests.sandbox.helpers import GROUP_ID, OTHER_USER_ID, TOKEN, FakeClock, aiogram_bot
 
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import PRUNING_TICK, Ticker
 from bot.config import ConfigError, load_settings
-from handlers.pruning import Pruner, Retention
+from bot.scheduler import PRUNING_TICK, Ticker
+from handlers.delivery.pruning import Pruner, Retention
 from storage.models import OutboxMessage, ProcessedUpdate
 from storage.outbox import (
     claim_due_messages,

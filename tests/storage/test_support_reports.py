@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from handlers.support_reports import CSV_COLUMNS, build_stats, export_csv
+from handlers.support.reports import CSV_COLUMNS, build_stats, export_csv
 from storage.database import Database
 from storage.models import Refund, Ticket, TicketAudit
 from storage.support_queries import audit_since, refunds_of, tickets_created_since, tickets_needing_a_person

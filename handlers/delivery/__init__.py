@@ -1,0 +1,1 @@
+"""Proactive messages: the outbox worker, the notices, and pruning."""

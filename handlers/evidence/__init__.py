@@ -1,0 +1,1 @@
+"""Screenshots: receiving, checking and cleaning up."""

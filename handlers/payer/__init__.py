@@ -1,0 +1,1 @@
+"""What payers do in their private chat: the report, their tickets, the menu."""

@@ -1,0 +1,176 @@
+"""The private chat with a payer: one event in, the answers out, in one transaction (files fetched first)."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from handlers.events import Event, EventKind, Output, Reply, Toast
+from handlers.evidence.images import ReceivedImage, check_declared_file
+from handlers.evidence.receiving import receive_image
+from handlers.parsing import InputRejected
+from handlers.payer import answers, intake, menu, tickets
+from handlers.payer.intake import Input, Step
+from handlers.payer.turn import IntakeRules, Turn
+from handlers.ports import Clock, FileDownloader
+from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.requests import send_refund_requests
+from handlers.texts import Texts, pick_locale
+from storage.conversations import lock_conversation
+from storage.database import Database
+from storage.evidence_files import EvidenceFiles
+from storage.models import Conversation
+from storage.support_cards import ticket_awaiting_answer
+from storage.updates import claim_update
+from storage.users import remember_user, set_reachable
+
+log = logging.getLogger(__name__)
+DECODES_AT_ONCE = 2
+
+
+@dataclass
+class PayerDesk:
+    """Answers payers in private chats; the same for every runtime."""
+
+    db: Database
+    texts: Texts
+    rules: IntakeRules
+    evidence: EvidenceFiles
+    files: FileDownloader
+    clock: Clock
+    default_locale: str = "en"
+    policy: RefundPolicy | None = None
+    decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODES_AT_ONCE))
+
+    async def handle(self, event: Event) -> list[Output]:
+        """Handle one update exactly once; a redelivered update gets no answer.
+
+        An image the conversation waits for is downloaded and checked first, with no transaction open.
+        """
+        try:
+            received = await self._receive_image(event)
+            async with self.db.transaction() as session:
+                now = self.clock()
+                if not await claim_update(session, update_id=event.update_id, now=now):
+                    return []
+                user = await remember_user(
+                    session,
+                    user_id=event.person.id,
+                    first_name=event.person.first_name,
+                    username=event.person.username,
+                    guessed_locale=pick_locale(event.person.language_code, self.default_locale),
+                    now=now,
+                )
+                conversation = await lock_conversation(
+                    session, user_id=user.id, chat_id=event.chat_id, now=now
+                )
+                if event.kind is EventKind.MEMBERSHIP:
+                    await set_reachable(session, user_id=user.id, reachable=not event.blocked)
+                    return []
+                turn = Turn(event, session, user, conversation, now, self.texts, self.rules,
+                            self.evidence, self.policy, received_image=received)
+                await route(turn)
+                session.add(conversation)
+            await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
+            return turn.outcome.outputs
+        except Exception:
+            log.exception("update %s failed; nothing was saved", event.update_id)
+            locale = pick_locale(event.person.language_code, self.default_locale)
+            return [Reply(self.texts.get(locale, "error.internal"))]
+
+    async def _receive_image(self, event: Event) -> ReceivedImage | None:
+        """Download and check the image the payer's conversation waits for, before any transaction opens."""
+        if event.kind not in (EventKind.PHOTO, EventKind.DOCUMENT) or event.attachment is None:
+            return None
+        try:
+            check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
+        except InputRejected:
+            return None  # refused in its place, with nothing downloaded
+        if not await self._waits_for_image(event):
+            return None
+        return await receive_image(self.files, event.attachment.file_id, self.decoding)
+
+    async def _waits_for_image(self, event: Event) -> bool:
+        """A short look: is the report at the screenshot step, or did support ask this payer something?
+
+        If that changes before the update's own transaction, the bytes simply go unused.
+        """
+        async with self.db.transaction() as session:
+            conversation = await session.get(Conversation, event.person.id)
+            if conversation is not None and conversation.step is not None:
+                return conversation.step == Step.SCREENSHOT
+            if self.policy is None:
+                return False
+            return await ticket_awaiting_answer(session, user_id=event.person.id) is not None
+
+
+COMMANDS = {
+    "start": lambda turn: (menu.welcome(turn), intake.repeat_question(turn)),
+    "cancel": intake.cancel_report,
+    "help": lambda turn: (menu.show_help(turn), intake.repeat_question(turn)),
+    "language": menu.offer_languages,
+}
+
+
+async def route(turn: Turn) -> None:
+    """Commands and menu buttons work at any step; everything else goes to the report."""
+    event = turn.event
+    if event.kind is EventKind.COMMAND:
+        await run_command(turn, event.command)
+    elif event.kind is EventKind.BUTTON:
+        await press_button(turn, event.button_data)
+    elif _is_rest_of_album(turn):
+        return  # the first image of an album was taken; the others are ignored
+    elif not intake.in_report(turn):
+        if not await answers.relay_answer(turn):
+            menu.show_menu_hint(turn)
+    elif event.kind is EventKind.TEXT:
+        await intake.take_input(turn, Input.TEXT)
+    elif event.kind in (EventKind.PHOTO, EventKind.DOCUMENT):
+        await intake.take_input(turn, Input.IMAGE)
+    else:
+        await intake.take_input(turn, Input.OTHER)  # stickers, voice, video …: no step takes them
+
+
+def _is_rest_of_album(turn: Turn) -> bool:
+    group = turn.event.media_group_id
+    return bool(group) and group == turn.conversation.evidence_media_group
+
+
+async def run_command(turn: Turn, command: str) -> None:
+    """A slash command."""
+    if command == "status":
+        await menu.list_tickets(turn)
+        intake.repeat_question(turn)
+        return
+    if command == "report":
+        await intake.start_report(turn)
+        return
+    action = COMMANDS.get(command)
+    if action is None:
+        turn.say(turn.t("command.unknown"))
+        intake.repeat_question(turn)
+        return
+    action(turn)
+
+
+async def press_button(turn: Turn, data: str) -> None:
+    """An inline button; its data is checked, never trusted."""
+    prefix, _, argument = data.partition(":")
+    if prefix == intake.BUTTON_PREFIX:
+        await intake.press_report_button(turn, data)
+        return
+    if prefix == tickets.BUTTON_PREFIX:
+        await tickets.press_ticket_button(turn, data)
+        return
+    handled = False
+    if prefix == "menu" and argument in ("report", "status", "help", "language"):
+        await run_command(turn, argument)
+        handled = True
+    elif prefix == "help":
+        handled = menu.answer_help(turn, argument)
+    elif prefix == "lang":
+        handled = await menu.set_language(turn, argument)
+        if handled:
+            intake.repeat_question(turn)
+    if not handled:
+        turn.outcome.outputs.append(Toast(turn.t("button.stale")))

@@ -1,0 +1,96 @@
+"""Turning a finished report into a ticket, once."""
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from handlers.matching import ChargeRole, Match, MatchOutcome, match_charges
+from handlers.money import Money
+from handlers.payer.turn import Turn
+from storage.models import PayerCheck, Refund, Ticket, TicketStatus, Transaction
+from storage.payer_links import payer_ids_linked_to
+from storage.refunds import live_refunds_of_charges
+from storage.tickets import add_ticket, open_order_key, open_ticket_for_order
+from storage.transactions import charges_of_order
+
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def new_reference() -> str:
+    """A ticket reference payers can read aloud: RF- and eight unambiguous characters."""
+    return "RF-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+class FilingResult(StrEnum):
+    """What submitting a report did."""
+
+    FILED = "filed"
+    ALREADY_OPEN = "already_open"
+    ALREADY_REFUNDED = "already_refunded"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """The result, the ticket (new or the open one), the match behind it and refunds made here already."""
+
+    result: FilingResult
+    ticket: Ticket | None = None
+    match: Match | None = None
+    refunds: tuple[Refund, ...] = ()
+
+
+async def check_payer(turn: Turn, charges: list[Transaction]) -> PayerCheck:
+    """Whether the reporter is linked to every payer the merchant's records name for these charges."""
+    named = {charge.payer_id for charge in charges if charge.payer_id}
+    if not named:
+        return PayerCheck.UNNAMED
+    linked = await payer_ids_linked_to(turn.session, telegram_user_id=turn.user.id, payer_ids=named)
+    return PayerCheck.LINKED if linked == named else PayerCheck.NOT_LINKED
+
+
+async def file_report(turn: Turn) -> Filing:
+    """File the report in the conversation as a ticket with its matched charges."""
+    report, session = turn.conversation, turn.session
+    if report.order_id:
+        existing = await open_ticket_for_order(
+            session, user_id=turn.user.id, order_id=report.order_id
+        )
+        if existing:
+            return Filing(FilingResult.ALREADY_OPEN, existing)
+    reported = Money.from_minor(report.amount_minor, report.currency)
+    charges = await charges_of_order(session, order_id=report.order_id) if report.order_id else []
+    refunds = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in charges])
+    match = match_charges(reported, charges, frozenset(refunds))
+    payer_check = await check_payer(turn, charges)
+    status = match.ticket_status
+    if payer_check is PayerCheck.NOT_LINKED:
+        status = TicketStatus.NEEDS_REVIEW  # a person decides; the reporter is shown nothing of the charges
+    elif match.outcome is MatchOutcome.ALREADY_REFUNDED:
+        refunded = [refunds[c.transaction_id] for c, role in match.charges
+                    if role is ChargeRole.REFUNDED and c.transaction_id in refunds]
+        return Filing(FilingResult.ALREADY_REFUNDED, None, match, tuple(refunded))
+    ticket = Ticket(
+        reference=new_reference(),
+        user_id=turn.user.id,
+        chat_id=report.chat_id,
+        locale=turn.locale,
+        order_id=report.order_id,
+        amount_minor=reported.minor,
+        currency=reported.currency,
+        paid_at=report.paid_at,
+        paid_on_day_only=report.paid_on_day_only,
+        evidence_sha256=report.evidence_sha256,
+        status=status,
+        payer_check=payer_check,
+        report_key=report.report_key,
+        open_order_key=(
+            open_order_key(user_id=turn.user.id, order_id=report.order_id)
+            if report.order_id else None
+        ),
+        created_at=turn.now,
+        updated_at=turn.now,
+    )
+    matches = [(charge.transaction_id, role.value) for charge, role in match.charges]
+    await add_ticket(session, ticket=ticket, matches=matches, actor=f"payer:{turn.user.id}",
+                     now=turn.now)
+    return Filing(FilingResult.FILED, ticket, match)

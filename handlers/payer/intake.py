@@ -1,0 +1,415 @@
+"""The report conversation: a transition table from (step, input) to what happens."""
+
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from enum import StrEnum
+
+from handlers.events import Button, ClearButtons, EventKind, Toast
+from handlers.evidence.images import check_declared_file
+from handlers.evidence.receiving import keep_evidence, received_image
+from handlers.matching import ChargeRole
+from handlers.money import Money
+from handlers.parsing import (
+    InputRejected,
+    check_payment_time,
+    day_start,
+    parse_amount,
+    parse_order_number,
+    parse_payment_time,
+)
+from handlers.payer.filing import Filing, FilingResult, file_report
+from handlers.payer.limits import report_refusal
+from handlers.payer.turn import Turn
+from handlers.refunds.refunding import (
+    ChargeAlreadyRefunded,
+    NoDuplicateCharge,
+    RefundExists,
+    may_auto_approve,
+    request_refund,
+)
+from handlers.texts import format_items, format_moment, format_money
+from storage.conversations import clear_report
+from storage.models import Refund, RefundStatus
+from storage.tickets import open_ticket_for_order, ticket_by_id, ticket_by_report_key
+
+
+class Step(StrEnum):
+    """Where a report stands."""
+
+    ORDER = "order"
+    AMOUNT = "amount"
+    PAID_AT = "paid_at"
+    SCREENSHOT = "screenshot"
+    REVIEW = "review"
+
+
+class Input(StrEnum):
+    """What the payer did, as far as the conversation cares."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    OTHER = "other"
+    NO_ORDER = "no_order"
+    DAY = "day"
+    SUBMIT = "submit"
+    EDIT = "edit"
+    CANCEL = "cancel"
+
+
+NEXT_STEP = {
+    Step.ORDER: Step.AMOUNT,
+    Step.AMOUNT: Step.PAID_AT,
+    Step.PAID_AT: Step.SCREENSHOT,
+    Step.SCREENSHOT: Step.REVIEW,
+}
+EXPECTED = {
+    Step.ORDER: "wrong_input.order",
+    Step.AMOUNT: "wrong_input.amount",
+    Step.PAID_AT: "wrong_input.paid_at",
+    Step.SCREENSHOT: "wrong_input.screenshot",
+    Step.REVIEW: "wrong_input.review",
+}
+BUTTON_PREFIX = "in"
+
+
+def button_data(turn: Turn, action: Input, argument: str = "") -> str:
+    """Callback data of a report button, tied to this report so old buttons cannot act."""
+    parts = [BUTTON_PREFIX, turn.conversation.report_key or "-", action.value]
+    return ":".join([*parts, argument] if argument else parts)
+
+
+# --- the questions ------------------------------------------------------------------------
+
+
+def ask(turn: Turn, step: Step, lead: str = "") -> None:
+    """Ask the question of a step (after an optional lead line)."""
+    text, buttons = question(turn, step)
+    turn.say(f"{lead}\n\n{text}" if lead else text, buttons)
+
+
+def question(turn: Turn, step: Step) -> tuple[str, tuple[tuple[Button, ...], ...]]:
+    """The text and buttons of a step's question."""
+    match step:
+        case Step.ORDER:
+            return turn.t("ask.order"), (
+                (turn.button("button.no_order", button_data(turn, Input.NO_ORDER)),),
+            )
+        case Step.AMOUNT:
+            return turn.t("ask.amount", currency=turn.rules.default_currency), ()
+        case Step.PAID_AT:
+            return turn.t("ask.paid_at"), (
+                (
+                    turn.button("button.today", button_data(turn, Input.DAY, "today")),
+                    turn.button("button.yesterday", button_data(turn, Input.DAY, "yesterday")),
+                ),
+            )
+        case Step.SCREENSHOT:
+            return turn.t("ask.screenshot"), ()
+        case Step.REVIEW:
+            return review_text(turn), review_buttons(turn)
+
+
+def review_text(turn: Turn) -> str:
+    """The collected report, for the payer to check."""
+    report = turn.conversation
+    amount = Money.from_minor(report.amount_minor, report.currency)
+    return turn.t(
+        "review.summary",
+        order=report.order_id or turn.t("review.no_order"),
+        amount=format_money(amount.amount, amount.currency, turn.locale),
+        paid_at=format_moment(report.paid_at, turn.rules.zone, turn.locale, day_only=report.paid_on_day_only),
+        screenshot=turn.t("review.screenshot_received"),
+    )
+
+
+def review_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
+    """Submit, edit each field, cancel."""
+
+    def edit(key: str, step: Step) -> Button:
+        return turn.button(key, button_data(turn, Input.EDIT, step.value))
+
+    return (
+        (turn.button("button.submit", button_data(turn, Input.SUBMIT)),),
+        (edit("button.edit_order", Step.ORDER), edit("button.edit_amount", Step.AMOUNT)),
+        (edit("button.edit_paid_at", Step.PAID_AT), edit("button.edit_screenshot", Step.SCREENSHOT)),
+        (turn.button("button.cancel", button_data(turn, Input.CANCEL)),),
+    )
+
+
+def advance(turn: Turn, lead: str) -> None:
+    """Move to the next step (or back to the review after an edit) and ask its question."""
+    report = turn.conversation
+    step = Step.REVIEW if report.back_to_review else NEXT_STEP[Step(report.step)]
+    report.step = step.value
+    report.back_to_review = step is not Step.REVIEW and report.back_to_review
+    ask(turn, step, lead)
+
+
+# --- what each input does at each step ----------------------------------------------------
+
+
+async def take_order_number(turn: Turn, argument: str) -> None:
+    """Record the order number, unless the payer already has an open ticket for it."""
+    order_id = parse_order_number(turn.event.text)
+    existing = await open_ticket_for_order(turn.session, user_id=turn.user.id, order_id=order_id)
+    if existing:
+        raise InputRejected(
+            "order.already_open", reference=existing.reference, status=turn.t(f"status.{existing.status}")
+        )
+    turn.conversation.order_id, turn.conversation.order_skipped = order_id, False
+    advance(turn, turn.t("ack.order", order=order_id))
+
+
+async def skip_order_number(turn: Turn, argument: str) -> None:
+    """Go on without an order number (a person will have to look the charge up)."""
+    turn.conversation.order_id, turn.conversation.order_skipped = None, True
+    advance(turn, turn.t("ack.no_order"))
+
+
+async def take_amount(turn: Turn, argument: str) -> None:
+    """Record the amount charged twice."""
+    money = parse_amount(turn.event.text, default_currency=turn.rules.default_currency)
+    turn.conversation.amount_minor, turn.conversation.currency = money.minor, money.currency
+    amount = format_money(money.amount, money.currency, turn.locale)
+    advance(turn, turn.t("ack.amount", amount=amount))
+
+
+async def take_payment_time(turn: Turn, argument: str) -> None:
+    """Record a typed payment time."""
+    paid = parse_payment_time(
+        turn.event.text, now=turn.now, zone=turn.rules.zone, window_days=turn.rules.refund_window_days
+    )
+    _record_payment_time(turn, paid.moment, paid.day_only)
+
+
+async def take_payment_day(turn: Turn, argument: str) -> None:
+    """Record "today" or "yesterday" from the buttons."""
+    days_back = {"today": 0, "yesterday": 1}.get(argument)
+    if days_back is None:
+        raise InputRejected("wrong_input.paid_at")
+    day = (turn.now.astimezone(turn.rules.zone) - timedelta(days=days_back)).date()
+    paid = check_payment_time(
+        day_start(day, turn.rules.zone),
+        day_only=True,
+        now=turn.now,
+        zone=turn.rules.zone,
+        window_days=turn.rules.refund_window_days,
+    )
+    _record_payment_time(turn, paid.moment, paid.day_only)
+
+
+def _record_payment_time(turn: Turn, moment, day_only: bool) -> None:
+    turn.conversation.paid_at, turn.conversation.paid_on_day_only = moment, day_only
+    shown = format_moment(moment, turn.rules.zone, turn.locale, day_only=day_only)
+    advance(turn, turn.t("ack.paid_at", paid_at=shown))
+
+
+async def take_screenshot(turn: Turn, argument: str) -> None:
+    """Keep the image downloaded and checked before the transaction as evidence, stored by hash."""
+    event = turn.event
+    check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
+    sha256 = await keep_evidence(turn, received_image(turn))
+    turn.conversation.evidence_sha256 = sha256
+    turn.conversation.evidence_media_group = event.media_group_id
+    lead = turn.t("ack.screenshot")
+    if event.media_group_id:
+        lead = turn.t("ack.screenshot_album")
+    advance(turn, lead)
+
+
+async def submit(turn: Turn, argument: str) -> None:
+    """File the ticket, tell the payer what happens next, and close the report."""
+    if refusal := await report_refusal(turn):
+        raise InputRejected(refusal.key, **refusal.params)
+    filing = await file_report(turn)
+    if turn.event.message_id:
+        turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
+    turn.say(await _filing_message(turn, filing))
+    if filing.result is FilingResult.FILED and turn.policy:
+        await _decide(turn, filing.ticket)
+    clear_report(turn.conversation, now=turn.now)
+
+
+async def _decide(turn: Turn, ticket) -> None:
+    """Auto-approve a small confirmed duplicate of the payer's own; everything else goes to a person."""
+    if may_auto_approve(turn.policy, ticket):
+        try:
+            call = await request_refund(turn.session, turn.policy, ticket, actor="policy:auto-approve",
+                                        now=turn.now)
+        except (RefundExists, ChargeAlreadyRefunded, NoDuplicateCharge):
+            pass  # a racing ticket took the charge: a person sorts this one out
+        else:
+            turn.refund_calls.append(call)
+            return
+    await turn.policy.notifier.need_person(turn.session, ticket, now=turn.now, reason="filed")
+
+
+async def _filing_message(turn: Turn, filing: Filing) -> str:
+    report = turn.conversation
+    amount = format_money(
+        Money.from_minor(report.amount_minor, report.currency).amount, report.currency, turn.locale
+    )
+    if filing.result is FilingResult.ALREADY_OPEN:
+        return turn.t(
+            "filed.already_open",
+            reference=filing.ticket.reference,
+            status=turn.t(f"status.{filing.ticket.status}"),
+        )
+    if filing.result is FilingResult.ALREADY_REFUNDED and filing.refunds:
+        return await _refunded_here_message(turn, filing.refunds[0], amount)
+    if filing.result is FilingResult.ALREADY_REFUNDED:
+        refunded = [c for c, role in filing.match.charges if role is ChargeRole.REFUNDED]
+        return turn.t(
+            "filed.already_refunded",
+            order=report.order_id,
+            amount=amount,
+            charged_at=_charge_times(turn, refunded),
+        )
+    if filing.ticket.status == "verified":
+        charges = [c for c, _ in filing.match.charges]
+        return turn.t(
+            "filed.verified",
+            reference=filing.ticket.reference,
+            order=report.order_id,
+            amount=amount,
+            count=len(charges),
+            times=_charge_times(turn, charges),
+        )
+    return turn.t("filed.needs_review", reference=filing.ticket.reference)
+
+
+async def _refunded_here_message(turn: Turn, refund: Refund, amount: str) -> str:
+    """The duplicate already has a refund through this bot: say when, and under which reference."""
+    ticket = await ticket_by_id(turn.session, ticket_id=refund.ticket_id)
+    if ticket is None or ticket.user_id != turn.user.id:
+        # Someone else's refund: say only that it exists, nothing of when or under which reference.
+        return turn.t("filed.refunded_elsewhere", order=turn.conversation.order_id, amount=amount)
+    reference = ticket.reference
+    landed = refund.status == RefundStatus.SUCCEEDED
+    return turn.t(
+        "filed.refunded_here" if landed else "filed.refund_under_way",
+        order=turn.conversation.order_id,
+        amount=amount,
+        on=format_moment(refund.landed_at if landed else refund.created_at, turn.rules.zone, turn.locale),
+        reference=reference,
+    )
+
+
+def _charge_times(turn: Turn, charges) -> str:
+    return format_items(
+        [format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges], turn.locale
+    )
+
+
+async def edit_field(turn: Turn, argument: str) -> None:
+    """Go back to one step; after it the review comes again."""
+    try:
+        step = Step(argument)
+    except ValueError as error:
+        raise InputRejected("wrong_input.review") from error
+    if step is Step.REVIEW:
+        raise InputRejected("wrong_input.review")
+    turn.conversation.step, turn.conversation.back_to_review = step.value, True
+    if step is Step.SCREENSHOT:
+        turn.conversation.evidence_media_group = None
+    ask(turn, step)
+
+
+async def cancel(turn: Turn, argument: str) -> None:
+    """Abandon the report; nothing is filed."""
+    if turn.event.message_id:
+        turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
+    clear_report(turn.conversation, now=turn.now)
+    turn.say(turn.t("report.cancelled"))
+
+
+StepHandler = Callable[[Turn, str], Awaitable[None]]
+
+TRANSITIONS: dict[Step, dict[Input, StepHandler]] = {
+    Step.ORDER: {Input.TEXT: take_order_number, Input.NO_ORDER: skip_order_number},
+    Step.AMOUNT: {Input.TEXT: take_amount},
+    Step.PAID_AT: {Input.TEXT: take_payment_time, Input.DAY: take_payment_day},
+    Step.SCREENSHOT: {Input.IMAGE: take_screenshot},
+    Step.REVIEW: {Input.SUBMIT: submit, Input.EDIT: edit_field, Input.CANCEL: cancel},
+}
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def in_report(turn: Turn) -> bool:
+    """Whether the payer is in the middle of a report."""
+    return turn.conversation.step is not None
+
+
+async def start_report(turn: Turn) -> None:
+    """Begin a new report, or pick up the one in progress."""
+    if refusal := await report_refusal(turn):
+        turn.say(turn.t(refusal.key, **refusal.params))
+        repeat_question(turn)
+        return
+    report = turn.conversation
+    if in_report(turn):
+        ask(turn, Step(report.step), turn.t("report.continuing"))
+        return
+    clear_report(report, now=turn.now)
+    report.step, report.report_key = Step.ORDER.value, secrets.token_hex(4)
+    report.chat_id = turn.event.chat_id
+    ask(turn, Step.ORDER, turn.t("report.started"))
+
+
+def cancel_report(turn: Turn) -> None:
+    """/cancel: abandon the report in progress, if any."""
+    if not in_report(turn):
+        turn.say(turn.t("report.nothing_to_cancel"))
+        return
+    clear_report(turn.conversation, now=turn.now)
+    turn.say(turn.t("report.cancelled"))
+
+
+def repeat_question(turn: Turn) -> None:
+    """Ask the current step's question again (after a command answered in the middle)."""
+    if in_report(turn):
+        ask(turn, Step(turn.conversation.step), turn.t("report.still_open"))
+
+
+async def take_input(turn: Turn, action: Input, argument: str = "") -> None:
+    """Run the transition for this input at the current step; otherwise say what is expected."""
+    step = Step(turn.conversation.step)
+    handler = TRANSITIONS[step].get(action)
+    if handler is None:
+        ask(turn, step, "⚠️ " + turn.t(EXPECTED[step]))
+        return
+    try:
+        await handler(turn, argument)
+    except InputRejected as rejection:
+        ask(turn, Step(turn.conversation.step), "⚠️ " + turn.t(rejection.key, **rejection.params))
+    turn.conversation.updated_at = turn.now
+
+
+async def press_report_button(turn: Turn, data: str) -> None:
+    """A report button: act only if it belongs to the report in progress."""
+    _, key, action, argument = [*data.split(":", 3), "", "", ""][:4]
+    if key != turn.conversation.report_key or not in_report(turn):
+        await _stale_report_button(turn, key)
+        return
+    try:
+        chosen = Input(action)
+    except ValueError:
+        chosen = None
+    if chosen in (None, Input.TEXT, Input.IMAGE, Input.OTHER):
+        await _stale_report_button(turn, key)
+        return
+    await take_input(turn, chosen, argument)
+
+
+async def _stale_report_button(turn: Turn, key: str) -> None:
+    """Where the presser's own filed report went; anyone else's key is just a stale button."""
+    filed = await ticket_by_report_key(turn.session, report_key=key) if key else None
+    if filed and filed.user_id == turn.user.id:  # report keys are unique: this scopes it to the presser
+        turn.say(
+            turn.t("filed.already_filed", reference=filed.reference, status=turn.t(f"status.{filed.status}"))
+        )
+        return
+    turn.outcome.outputs.append(Toast(turn.t("button.stale")))

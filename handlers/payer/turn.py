@@ -1,0 +1,68 @@
+"""Everything one handled event can see and change."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.events import Button, Event, Outcome, Reply
+from handlers.evidence.images import ReceivedImage
+from handlers.texts import Texts
+from storage.evidence_files import EvidenceFiles
+from storage.models import Conversation, User
+
+if TYPE_CHECKING:
+    from handlers.refunds.refunding import RefundCall, RefundPolicy
+
+
+@dataclass(frozen=True)
+class IntakeRules:
+    """The settings the report conversation follows."""
+
+    default_currency: str = "CNY"
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    refund_window_days: int = 180
+    max_open_tickets: int = 3
+    max_reports_per_day: int = 5
+    # Stored screenshots of one payer not on any of their tickets, plus a new one, may not pass this.
+    evidence_quota_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass
+class Turn:
+    """One event in flight: who sent it, where their report stands, and what to answer."""
+
+    event: Event
+    session: AsyncSession
+    user: User
+    conversation: Conversation
+    now: datetime
+    texts: Texts
+    rules: IntakeRules
+    evidence: EvidenceFiles
+    policy: "RefundPolicy | None" = None
+    outcome: Outcome = field(default_factory=Outcome)
+    # Refund requests recorded in this turn: sent to the provider after the transaction commits.
+    refund_calls: list["RefundCall"] = field(default_factory=list)
+    # The event's image, downloaded and checked before the transaction opened (nothing is downloaded inside
+    # one); None when the conversation was not waiting for an image.
+    received_image: ReceivedImage | None = None
+
+    @property
+    def locale(self) -> str:
+        """The language to answer in."""
+        return self.user.locale
+
+    def t(self, key: str, **params: object) -> str:
+        """A sentence in the user's language."""
+        return self.texts.get(self.locale, key, **params)
+
+    def button(self, key: str, data: str, **params: object) -> Button:
+        """A button labelled in the user's language."""
+        return Button(self.t(key, **params), data)
+
+    def say(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Queue a message to the user."""
+        self.outcome.outputs.append(Reply(text, buttons))

@@ -1,0 +1,1 @@
+"""From an approved ticket to a refund that lands."""

@@ -1,0 +1,1 @@
+"""The support group: cards, decisions, prompts, reports."""
