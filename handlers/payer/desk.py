@@ -8,7 +8,7 @@ from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.evidence.images import ReceivedImage, check_declared_file
 from handlers.evidence.receiving import receive_image
 from handlers.parsing import InputRejected
-from handlers.payer import answers, intake, menu, tickets
+from handlers.payer import answers, intake, menu, ticket_buttons
 from handlers.payer.intake import Input, Step
 from handlers.payer.turn import IntakeRules, Turn
 from handlers.ports import Clock, FileDownloader
@@ -159,8 +159,8 @@ async def press_button(turn: Turn, data: str) -> None:
     if prefix == intake.BUTTON_PREFIX:
         await intake.press_report_button(turn, data)
         return
-    if prefix == tickets.BUTTON_PREFIX:
-        await tickets.press_ticket_button(turn, data)
+    if prefix == ticket_buttons.BUTTON_PREFIX:
+        await ticket_buttons.press_ticket_button(turn, data)
         return
     handled = False
     if prefix == "menu" and argument in ("report", "status", "help", "language"):
