@@ -12,6 +12,8 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import redact_secrets
+from bot.runners import RunnerUnavailable, runner_factory
+from bot.startup_checks import check_start_up
 from bot.transaction_import import read_csv, save_all
 from bot.wiring import Services, build_services
 from handlers.money import Money
@@ -28,6 +30,8 @@ from handlers.refunds.requests import Answer, approve_and_send
 from storage.models import RefundStatus, Ticket
 from storage.refunds import refund_of_ticket
 from storage.tickets import all_tickets
+
+BOT_NAME, BOT_USERNAME = "Refund Assistant", "refund_assistant_bot"  # how the sandbox presents this bot
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from telegram_sandbox.__main__ import serve
 
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve("127.0.0.1", arguments.port, arguments.token, "refund_assistant_bot", False))
+            asyncio.run(serve("127.0.0.1", arguments.port, arguments.token, BOT_USERNAME, False, BOT_NAME))
         return 0
     if arguments.command == "import-transactions" and not arguments.file.is_file():
         print(f"refund-bot: {arguments.file}: no such file", file=sys.stderr)
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        print(f"refund-bot: configuration error: {error}", file=sys.stderr)
+        for problem in str(error).splitlines():
+            print(f"refund-bot: configuration error: {problem}", file=sys.stderr)
         return 2
     redact_secrets(settings.bot_token.get_secret_value(), settings.merchant_webhook_secret.get_secret_value())
     action = {
@@ -88,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def run_bot(settings: Settings, arguments) -> int:
-    """Migrate, then poll until SIGTERM or Ctrl-C."""
-    from bot.aiogram_runtime.app import AiogramRunner
-
-    if settings.bot_runtime != "aiogram":
-        print("refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram", file=sys.stderr)
+    """Migrate, then run the BOT_RUNTIME's runner until SIGTERM or Ctrl-C."""
+    try:
+        make_runner = runner_factory(settings.bot_runtime)  # a setting alone tells; no network needed
+    except RunnerUnavailable as error:
+        print(f"refund-bot: {error}", file=sys.stderr)
         return 2
+    if failed := await check_start_up(settings):  # token, Telegram, support group, database: one line each
+        return failed
     http = None
     async with opened(settings) as services:
         if settings.payment_provider == "webhook":
@@ -105,7 +112,7 @@ async def run_bot(settings: Settings, arguments) -> int:
             logging.getLogger(__name__).info("refund status endpoint on http://%s:%s/api/refunds/",
                                              settings.http_host, settings.http_port)
         try:
-            await AiogramRunner(services).run()
+            await make_runner(services).run()
         finally:
             if http is not None:
                 await http.cleanup()

@@ -1,44 +1,106 @@
-"""Settings from the environment and a .env file."""
+"""Settings from the environment and a .env file, read into typed values once, at start-up."""
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
+from handlers.durations import Eta, QuietHours, parse_duration, parse_intervals, parse_refund_time
 from handlers.money import KNOWN_CURRENCIES
 from locales import LANGUAGES
 
-IdList = Annotated[tuple[int, ...], NoDecode]
-# Settings kept as the operator wrote them, checked at start-up by the parser that reads them later.
-TEXT_SETTING_PARSERS = {
-    "ledger_settlement_delay": parse_duration,
-    "sweep_interval": parse_duration,
-    "overdue_grace": parse_duration,
-    "outbox_lease": parse_duration,
-    "support_sla": parse_duration,
-    "prompt_timeout": parse_duration,
-    "status_update_intervals": parse_intervals,
-    "quiet_hours": QuietHours.parse,
-    "refund_time": parse_refund_time,
-    "processed_updates_retention": parse_duration,
-    "outbox_retention": parse_duration,
-    "evidence_retention": parse_duration,
-}
+DURATION = "a duration like 30s, 5m, 2h or 1d"
 # Shortest retention allowed: Telegram redelivers an update for up to 24 h, so its dedupe row must outlive it.
 SHORTEST_RETENTION = {"processed_updates_retention": "24h", "outbox_retention": "1d"}
 
 
 class ConfigError(RuntimeError):
-    """The configuration cannot be used; the message says which setting and why."""
+    """The configuration cannot be used; one line per problem, each naming the setting."""
+
+
+def _from_text(parse: Callable[[str], Any]) -> BeforeValidator:
+    """Read a value the operator wrote as text; typed values given in code pass as they are."""
+    return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
+
+
+def _duration(text: str, *, off: bool, zero: bool = False) -> timedelta | None:
+    """A duration as operators write it; `off` (None) only where the setting allows it."""
+    try:
+        duration = parse_duration(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not {DURATION}{' (or off)' if off else ''}") from None
+    if duration is None and not off:
+        hint = " (0s for none)" if zero else ""
+        given = repr(text.strip()) if text.strip() else "an empty value"
+        raise ValueError(f"must be {DURATION}{hint}; {given} is not allowed here")
+    return duration
+
+
+def _positive(duration: timedelta | None) -> timedelta | None:
+    if duration is not None and duration <= timedelta(0):
+        raise ValueError(f"must be longer than zero: {DURATION}")
+    return duration
+
+
+def _intervals(text: str) -> tuple[timedelta, ...]:
+    try:
+        return parse_intervals(text)
+    except ValueError:
+        raise ValueError(f"{text!r} must list positive durations, e.g. 1d,2d,4d,7d") from None
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} must be Telegram user ids separated by commas, e.g. 111,222") from None
+
+
+def _amount_or_off(text: str) -> Decimal | None:
+    if text.strip().lower() in ("", "off"):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount like 50.00 (or off)") from None
+
+
+def _positive_amount(amount: Decimal | None) -> Decimal | None:
+    if amount is not None and (not amount.is_finite() or amount <= 0):
+        raise ValueError("must be a positive amount like 50.00 (or off)")
+    return amount
+
+
+# Typed values read from the operator's text (NoDecode: never parsed as JSON by pydantic-settings).
+Duration = Annotated[timedelta, _from_text(partial(_duration, off=False, zero=True))]
+PositiveDuration = Annotated[timedelta, _from_text(partial(_duration, off=False)), AfterValidator(_positive)]
+DurationOrOff = Annotated[
+    timedelta | None, _from_text(partial(_duration, off=True)), AfterValidator(_positive)
+]
+Intervals = Annotated[tuple[timedelta, ...], NoDecode, _from_text(_intervals)]
+QuietHoursOrOff = Annotated[QuietHours | None, NoDecode, _from_text(QuietHours.parse)]
+RefundTimes = Annotated[tuple[Eta, dict[str, Eta]], NoDecode, _from_text(parse_refund_time)]
+IdList = Annotated[tuple[int, ...], NoDecode, _from_text(_ids)]
+AmountOrOff = Annotated[Decimal | None, _from_text(_amount_or_off), AfterValidator(_positive_amount)]
 
 
 class Settings(BaseSettings):
-    """Everything an operator can set (see .env.example)."""
+    """Everything an operator can set (see .env.example); each default lives here and only here."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -46,85 +108,52 @@ class Settings(BaseSettings):
     telegram_api_base: str = "https://api.telegram.org"
     database_url: str = ""
     data_dir: Path = Path("data")
-    bot_runtime: str = "aiogram"
+    bot_runtime: Literal["aiogram", "ptb"] = "aiogram"
     support_chat_id: int | None = None
     support_user_ids: IdList = ()
-    merchant_admin_ids: IdList = ()
+    merchant_admin_ids: IdList = Field(default=(), description="not read yet: the coming merchant features")
     default_locale: str = "en"
     timezone: str = "UTC"
     default_currency: str = "CNY"
     refund_window_days: int = Field(default=180, ge=1, le=3650)
 
-    payment_provider: str = "ledger"
+    payment_provider: Literal["ledger", "webhook"] = "ledger"
     merchant_refund_url: str = ""
     merchant_webhook_secret: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    auto_refund_limit: str = ""
-    ledger_settlement_delay: str = "off"
-    status_update_intervals: str = "1d,2d,4d,7d"
-    sweep_interval: str = "30s"
-    quiet_hours: str = "22:00-08:00"
-    refund_time: str = "10bd"
-    overdue_grace: str = "2d"
+    auto_refund_limit: AmountOrOff = None
+    ledger_settlement_delay: DurationOrOff = None
+    status_update_intervals: Intervals = tuple(timedelta(days=days) for days in (1, 2, 4, 7))
+    sweep_interval: PositiveDuration = timedelta(seconds=30)
+    quiet_hours: QuietHoursOrOff = QuietHours(time(22, 0), time(8, 0))
+    refund_time: RefundTimes = (Eta(business_days=10), {})
+    overdue_grace: Duration = timedelta(days=2)
     outbox_rate: float = Field(default=25, gt=0, le=1000)
-    outbox_lease: str = "60s"
-    support_sla: str = "4h"
-    prompt_timeout: str = "15m"
+    outbox_lease: PositiveDuration = timedelta(seconds=60)
+    support_sla: DurationOrOff = timedelta(hours=4)
+    prompt_timeout: PositiveDuration = timedelta(minutes=15)
     max_open_tickets: int = Field(default=3, ge=1, le=100)
     max_reports_per_day: int = Field(default=5, ge=1, le=1000)
-    processed_updates_retention: str = "48h"
-    outbox_retention: str = "30d"
-    evidence_retention: str = "7d"
+    processed_updates_retention: DurationOrOff = timedelta(hours=48)
+    outbox_retention: DurationOrOff = timedelta(days=30)
+    evidence_retention: DurationOrOff = timedelta(days=7)
     evidence_quota_mb: int = Field(default=50, ge=1, le=100_000)
-
-    @field_validator(*TEXT_SETTING_PARSERS)
-    @classmethod
-    def _readable(cls, value: str, info: ValidationInfo) -> str:
-        TEXT_SETTING_PARSERS[info.field_name](value)  # raises ValueError saying what is wrong
-        return value
 
     @field_validator(*SHORTEST_RETENTION)
     @classmethod
-    def _long_enough(cls, value: str, info: ValidationInfo) -> str:
-        kept, shortest = parse_duration(value), SHORTEST_RETENTION[info.field_name]
+    def _long_enough(cls, kept: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        shortest = SHORTEST_RETENTION[info.field_name]
         if kept is not None and kept < parse_duration(shortest):
             raise ValueError(f"must be at least {shortest} (or off to keep the rows forever)")
-        return value
+        return kept
 
-    @field_validator("prompt_timeout")
+    @field_validator("telegram_api_base")
     @classmethod
-    def _prompt_expires(cls, value: str) -> str:
-        timeout = parse_duration(value)
-        if timeout is None or timeout <= timedelta(0):
-            raise ValueError("must be a positive duration like 15m (a prompt cannot wait forever)")
-        return value
-
-    @field_validator("auto_refund_limit")
-    @classmethod
-    def _limit(cls, value: str) -> str:
-        if value.strip().lower() not in ("", "off"):
-            try:
-                amount = Decimal(value)
-            except InvalidOperation:
-                raise ValueError(f"{value!r} is not an amount like 50.00 (or off)") from None
-            if not amount.is_finite() or amount <= 0:
-                raise ValueError("must be a positive amount (or off)")
-        return value
-
-    @field_validator("payment_provider")
-    @classmethod
-    def _provider(cls, value: str) -> str:
-        if value not in ("ledger", "webhook"):
-            raise ValueError("must be ledger or webhook")
-        return value
-
-    @field_validator("support_user_ids", "merchant_admin_ids", mode="before")
-    @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(int(part) for part in value.replace(";", ",").split(",") if part.strip())
-        return value
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL like https://api.telegram.org")
+        return value.rstrip("/")
 
     @field_validator("support_chat_id", mode="before")
     @classmethod
@@ -154,27 +183,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
-    @field_validator("bot_runtime")
-    @classmethod
-    def _known_runtime(cls, value: str) -> str:
-        if value not in ("aiogram", "ptb"):
-            raise ValueError("must be aiogram or ptb")
-        return value
-
-    def check_provider(self) -> None:
-        """The webhook provider needs its URL and secret."""
-        if self.payment_provider == "webhook" and not (
-            self.merchant_refund_url and self.merchant_webhook_secret.get_secret_value()
-        ):
-            raise ConfigError(
-                "PAYMENT_PROVIDER=webhook needs MERCHANT_REFUND_URL and MERCHANT_WEBHOOK_SECRET"
-            )
-
-    @property
-    def refund_limit(self) -> Decimal | None:
-        """AUTO_REFUND_LIMIT as an amount, or None when off."""
-        text = self.auto_refund_limit.strip().lower()
-        return None if text in ("", "off") else Decimal(text)
+    @model_validator(mode="after")
+    def _provider_has_what_it_needs(self) -> "Settings":
+        """The webhook provider needs where to post and the shared secret."""
+        if self.payment_provider == "webhook":
+            if not (self.merchant_refund_url and self.merchant_webhook_secret.get_secret_value()):
+                raise ValueError(
+                    "PAYMENT_PROVIDER=webhook needs MERCHANT_REFUND_URL and MERCHANT_WEBHOOK_SECRET"
+                )
+            if not self.merchant_refund_url.startswith(("http://", "https://")):
+                raise ValueError("MERCHANT_REFUND_URL: must be an http:// or https:// URL")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:
@@ -188,17 +207,20 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning validation errors into one readable ConfigError."""
+    """Read the settings; every bad value becomes one line of a ConfigError naming its variable."""
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            name = str(item["loc"][0]).upper() if item["loc"] else "settings"
-            if item["type"] == "missing":
-                problems.append(f"{name} is required but not set (put it in the environment or .env)")
-            else:
-                problems.append(f"{name}: {item['msg']}")
-        raise ConfigError("; ".join(problems)) from None
-    settings.check_provider()
-    return settings
+        problems = dict.fromkeys(_problem(item) for item in error.errors())
+        raise ConfigError("\n".join(problems)) from None
+
+
+def _problem(item: Any) -> str:
+    """One line: VARIABLE: what is expected."""
+    message = item["msg"].removeprefix("Value error, ")
+    if not item["loc"]:
+        return message
+    name = str(item["loc"][0]).upper()
+    if item["type"] == "missing":
+        return f"{name} is required but not set (put it in the environment or .env)"
+    return f"{name}: {message}"

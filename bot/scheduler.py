@@ -1,11 +1,13 @@
 """APScheduler as the clock: a few fixed jobs that claim what is due. No job per ticket."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.in_flight import InFlight
 from handlers.delivery.pruning import Pruner
 from handlers.delivery.worker import DeliveryWorker
 from handlers.evidence.cleanup import EvidenceCollector
@@ -13,6 +15,7 @@ from handlers.refunds.follow_ups import FollowUps
 from handlers.support.desk import SupportDesk
 
 log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 15
 DELIVERY_TICK = timedelta(seconds=1)
 PRUNING_TICK = timedelta(hours=1)
 # Daily; the first run a little after start-up, so a bot restarted every day still cleans up.
@@ -31,27 +34,32 @@ class Ticker:
     evidence_gc: EvidenceCollector | None = None
 
     def __post_init__(self) -> None:
+        self.ticking = InFlight()  # ticks in progress
         self.scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         self.scheduler.add_job(
-            self._sweep,
+            self._tick,
             "interval",
+            args=[self._sweep],
             seconds=self.sweep_interval.total_seconds(),
             id="sweep_due_updates",
             next_run_time=None,
         )
         self.scheduler.add_job(
-            self._deliver, "interval", seconds=DELIVERY_TICK.total_seconds(), id="deliver_outbox"
+            self._tick, "interval", args=[self._deliver], seconds=DELIVERY_TICK.total_seconds(),
+            id="deliver_outbox",
         )
         if self.pruner is not None:
             self.scheduler.add_job(
-                self._prune, "interval", seconds=PRUNING_TICK.total_seconds(), id="prune_old_rows"
+                self._tick, "interval", args=[self._prune], seconds=PRUNING_TICK.total_seconds(),
+                id="prune_old_rows",
             )
         if self.evidence_gc is not None:
             self.scheduler.add_job(
-                self._collect_evidence,
+                self._tick,
                 "interval",
+                args=[self._collect_evidence],
                 seconds=EVIDENCE_GC_TICK.total_seconds(),
                 id="collect_unused_evidence",
                 next_run_time=_now() + EVIDENCE_GC_FIRST_RUN,
@@ -62,9 +70,20 @@ class Ticker:
         self.scheduler.start()
         self.scheduler.modify_job("sweep_due_updates", next_run_time=_now())
 
-    def stop(self) -> None:
-        """Stop ticking; a job in progress is left to finish its batch."""
+    async def stop(self, timeout: float = STOP_GRACE_SECONDS) -> bool:
+        """Stop ticking and let a tick in progress finish its batch, so the database can close after it.
+
+        False if a tick was still running at the timeout.
+        """
+        # Shutting APScheduler down cancels the jobs it is running (mid-commit, say): pause, wait, then stop.
+        self.scheduler.pause()
+        finished = await self.ticking.drained(timeout)
         self.scheduler.shutdown(wait=False)
+        return finished
+
+    async def _tick(self, job: Callable[[], Awaitable[None]]) -> None:
+        async with self.ticking:
+            await job()
 
     async def _sweep(self) -> None:
         try:

@@ -2,15 +2,15 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from bot.charts import PillowChartDrawer
 from bot.config import Settings
 from bot.log_redaction import Redactor
 from bot.providers.ledger import LedgerProvider
 from handlers.delivery.notices import Notifier
 from handlers.delivery.pruning import Pruner, Retention
 from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
-from handlers.durations import QuietHours, parse_duration, parse_intervals, parse_refund_time
 from handlers.evidence.cleanup import EvidenceCollector
 from handlers.money import Money
 from handlers.payer.desk import PayerDesk
@@ -48,13 +48,13 @@ class Services:
         """How refunds are created, followed and announced."""
         settings = self.settings
         schedule = UpdateSchedule(
-            intervals=parse_intervals(settings.status_update_intervals),
-            quiet_hours=QuietHours.parse(settings.quiet_hours),
+            intervals=settings.status_update_intervals,
+            quiet_hours=settings.quiet_hours,
             zone=settings.zone,
-            overdue_grace=parse_duration(settings.overdue_grace) or timedelta(0),
+            overdue_grace=settings.overdue_grace,
         )
-        limit = settings.refund_limit
-        eta, eta_by_method = parse_refund_time(settings.refund_time)
+        limit = settings.auto_refund_limit
+        eta, eta_by_method = settings.refund_time
         return RefundPolicy(
             provider=self.provider,
             schedule=schedule,
@@ -73,8 +73,8 @@ class Services:
                 agent_ids=frozenset(settings.support_user_ids),
                 locale=settings.default_locale,
                 zone=settings.zone,
-                sla=parse_duration(settings.support_sla) or timedelta(hours=4),
-                prompt_timeout=parse_duration(settings.prompt_timeout) or timedelta(minutes=15),
+                sla=settings.support_sla,
+                prompt_timeout=settings.prompt_timeout,
             )
         return self._support
 
@@ -88,7 +88,8 @@ class Services:
 
     def support_desk(self) -> SupportDesk:
         """The support group's handler."""
-        return SupportDesk(self.db, self.card_renderer(), self.refund_policy(), self.clock)
+        charts = PillowChartDrawer()
+        return SupportDesk(self.db, self.card_renderer(), self.refund_policy(), self.clock, charts)
 
     def follow_ups(self) -> FollowUps:
         """The sweep of due status updates."""
@@ -96,8 +97,7 @@ class Services:
 
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
         """The outbox worker sending through the runtime's messenger (cards included)."""
-        lease = parse_duration(self.settings.outbox_lease) or timedelta(seconds=60)
-        policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=lease)
+        policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=self.settings.outbox_lease)
         secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret)
         redact = Redactor(secret.get_secret_value() for secret in secrets)
         cards = self.card_publisher(messenger)
@@ -106,15 +106,15 @@ class Services:
     def pruner(self) -> Pruner:
         """Deletes handled-update ids and finished outbox messages past their retention."""
         retention = Retention(
-            processed_updates=parse_duration(self.settings.processed_updates_retention),
-            outbox=parse_duration(self.settings.outbox_retention),
+            processed_updates=self.settings.processed_updates_retention,
+            outbox=self.settings.outbox_retention,
         )
         return Pruner(self.db, self.clock, retention)
 
     def evidence_collector(self) -> EvidenceCollector:
         """Deletes screenshots nothing refers to once EVIDENCE_RETENTION has passed."""
         return EvidenceCollector(
-            self.db, self.evidence, self.clock, parse_duration(self.settings.evidence_retention)
+            self.db, self.evidence, self.clock, self.settings.evidence_retention
         )
 
     def payer_desk(self, files: FileDownloader) -> PayerDesk:
@@ -168,4 +168,4 @@ def make_provider(settings: Settings) -> PaymentProvider:
 
         secret = settings.merchant_webhook_secret.get_secret_value()
         return WebhookProvider(settings.merchant_refund_url, secret)
-    return LedgerProvider(parse_duration(settings.ledger_settlement_delay))
+    return LedgerProvider(settings.ledger_settlement_delay)

@@ -23,8 +23,9 @@ def parse_duration(text: str) -> timedelta | None:
 
 def parse_intervals(text: str) -> tuple[timedelta, ...]:
     """A comma-separated list of durations, e.g. `1d,2d,4d,7d`."""
-    intervals = tuple(parse_duration(part) for part in text.split(","))
-    if not intervals or any(i is None or i <= timedelta(0) for i in intervals):
+    parsed = [parse_duration(part) for part in text.split(",")]
+    intervals = tuple(i for i in parsed if i is not None and i > timedelta(0))
+    if not intervals or len(intervals) != len(parsed):
         raise ValueError(f"{text!r} must list positive durations, e.g. 1d,2d,4d,7d")
     return intervals
 

@@ -101,9 +101,7 @@ def parse_order_number(text: str) -> str:
 # --- amounts ------------------------------------------------------------------------------
 
 
-def _currency_of(word: str | None, default_currency: str) -> str | None:
-    if not word:
-        return None
+def _currency_of(word: str, default_currency: str) -> str:
     if word == "¥" and default_currency == "JPY":
         return "JPY"
     if word in CURRENCY_WORDS:
@@ -119,7 +117,7 @@ def _is_negative(text: str) -> bool:
 
 def _split_currency(text: str, default_currency: str) -> tuple[str, list[str]]:
     """The number part, and the currencies written before and after it."""
-    currencies = []
+    currencies: list[str] = []
     leading = LEADING_CURRENCY.match(text)
     if leading:
         currencies.append(_currency_of(leading["word"], default_currency))

@@ -1,8 +1,8 @@
 """What the handlers need from the outside world, implemented by the runtimes in bot/."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from handlers.events import Button
@@ -116,3 +116,25 @@ class Messenger(Protocol):
 
 class ProviderError(Exception):
     """The payment provider could not be reached or refused the request; safe to retry (same key)."""
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """The words on the /stats chart, in the support group's language."""
+
+    title: str
+    count_axis: str
+    landing_axis: str
+    count_legend: str
+    landing_legend: str
+
+
+DayFigures = tuple[date, int, timedelta | None]  # a day, tickets filed that day, their median time to landing
+
+
+class ChartDrawer(Protocol):
+    """Draws the /stats chart (an image library is an adapter concern)."""
+
+    def draw(self, per_day: Sequence[DayFigures], labels: ChartLabels) -> bytes:
+        """A PNG: tickets filed per day as bars, median hours to landing as a line on a second scale."""
+        ...

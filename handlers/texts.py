@@ -24,17 +24,22 @@ def pick_locale(language_code: str | None, default: str) -> str:
 class Texts:
     """Looks up a message by key in the user's language and fills its placeholders."""
 
-    def __init__(self, catalogs: dict[str, dict[str, str]]):
+    def __init__(self, catalogs: dict[str, dict[str, str]]) -> None:
         self.catalogs = catalogs
 
     @classmethod
     def load(cls) -> "Texts":
         """Read every catalog in locales/."""
-        catalogs = {}
+        catalogs: dict[str, dict[str, str]] = {}
         for language in LANGUAGES:
             with catalog_path(language).open("rb") as handle:
                 catalog = read_po(handle, locale=language)
-            catalogs[language] = {m.id: m.string for m in catalog if m.id and m.string}
+            # The catalogs have no plural entries, whose ids and strings would be tuples.
+            catalogs[language] = {
+                m.id: m.string
+                for m in catalog
+                if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string
+            }
         return cls(catalogs)
 
     def get(self, locale: str, key: str, **params: object) -> str:

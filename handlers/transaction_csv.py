@@ -1,9 +1,10 @@
 """Reading the merchant's transaction export (CSV): every row checked before anything is saved."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.money import KNOWN_CURRENCIES, Money, decimals_of
@@ -12,13 +13,15 @@ from storage.models import TransactionStatus
 COLUMNS = ("transaction_id", "order_id", "payer_id", "amount", "currency", "status", "created_at")
 TELEGRAM_ID = "telegram_id"  # optional column: links the payer to a Telegram user
 STATUSES = {s.value for s in TransactionStatus}
+# A row as csv.DictReader gives it: extra fields land under the key None.
+CsvRow = Mapping[str | None, Any]
 
 
 @dataclass
 class CsvReport:
     """Rows ready to save, and the problems found (line number, reason)."""
 
-    rows: list[dict] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -32,7 +35,7 @@ def check_header(header: list[str] | None) -> str | None:
     return None
 
 
-def _text(row: dict, column: str, *, required: bool = True) -> str:
+def _text(row: CsvRow, column: str, *, required: bool = True) -> str:
     value = (row.get(column) or "").strip()
     if required and not value:
         raise ValueError(f"{column} is empty")
@@ -64,7 +67,7 @@ def _created_at(raw: str, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def read_row(row: dict, zone: ZoneInfo) -> dict:
+def read_row(row: CsvRow, zone: ZoneInfo) -> dict[str, Any]:
     """One CSV row as a transaction, or ValueError saying what is wrong."""
     currency = _text(row, "currency").upper()
     if currency not in KNOWN_CURRENCIES or len(currency) != 3:
@@ -107,9 +110,10 @@ def _method(raw: str | None) -> str | None:
     return value
 
 
-def read_rows(numbered_rows: Iterable[tuple[int, dict]], zone: ZoneInfo) -> CsvReport:
+def read_rows(numbered_rows: Iterable[tuple[int, CsvRow]], zone: ZoneInfo) -> CsvReport:
     """Check every row; a transaction_id may appear once per file."""
-    report, seen = CsvReport(), {}
+    report = CsvReport()
+    seen: dict[str, int] = {}  # transaction_id -> first line
     for line, row in numbered_rows:
         if None in row:
             report.problems.append((line, "the row has more fields than the header"))

@@ -1,7 +1,7 @@
 """Payment times as people type them: receipt stamps, chat (昨晚8点半, last night at 8:30), "2 hours ago"."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -227,7 +227,9 @@ def _set_part(parts: Parts, part: str) -> None:
     parts.part = part
 
 
-def _set_clock(parts: Parts, hour: int, minute: int = 0, second: int = 0, *, twelve_hour=False) -> None:
+def _set_clock(
+    parts: Parts, hour: int, minute: int = 0, second: int = 0, *, twelve_hour: bool = False
+) -> None:
     if parts.hour is not None:
         raise LookupError("two clock times named")
     parts.hour, parts.minute, parts.second, parts.twelve_hour = hour, minute, second, twelve_hour
@@ -274,7 +276,7 @@ def _read_zone(m: re.Match[str], parts: Parts, today: date) -> None:
         parts.zone = _fixed_zone(m["sign"], m["oh"], m["om"]) if m["sign"] else UTC
 
 
-def _alternatives(words) -> str:
+def _alternatives(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
@@ -337,9 +339,9 @@ def _components(text: str, today: date) -> Parts | None:
 # --- turning the parts into a moment -------------------------------------------------------
 
 
-def _hour_on_the_clock(parts: Parts) -> tuple[list[int], int]:
+def _hour_on_the_clock(hour: int, parts: Parts) -> tuple[list[int], int]:
     """The possible 24-hour readings of the hour, and days to add (晚上12点 is the next midnight)."""
-    hour, part = parts.hour, parts.part
+    part = parts.part
     if parts.meridiem:
         if not 1 <= hour <= 12:
             raise ValueError("am/pm needs an hour from 1 to 12")
@@ -388,7 +390,7 @@ def _assemble(parts: Parts, now: datetime, zone: ZoneInfo, window_days: int) -> 
         return TypedTime(_midnight(day or today, zone), True)
     if parts.minute > 59 or parts.second > 59:
         raise ValueError("no such minute")
-    hours, days_after = _hour_on_the_clock(parts)
+    hours, days_after = _hour_on_the_clock(parts.hour, parts)
     clock_zone = parts.zone or zone
     if day is not None:  # 昨天两点 is 14:00, 昨天八点 8:00, 昨天十二点 noon
         hour = hours[-1] if len(hours) == 2 and hours[0] <= 6 else hours[0]

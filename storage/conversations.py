@@ -6,7 +6,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Conversation
-from storage.upsert import insert_ignoring_conflicts
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 
 async def lock_conversation(
@@ -19,7 +19,7 @@ async def lock_conversation(
         return conversation
     await insert_ignoring_conflicts(
         session,
-        table=Conversation.__table__,
+        table=table_of(Conversation),
         rows=[{"user_id": user_id, "chat_id": chat_id, "updated_at": now}],
         keys=["user_id"],
     )

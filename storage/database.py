@@ -4,14 +4,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+Row = TypeVar("Row")
 
 
-async def first(session: AsyncSession, query, *, lock: bool = False):
+async def first(session: AsyncSession, query: SelectOfScalar[Row], *, lock: bool = False) -> Row | None:
     """The first row of a query, locked for this transaction when asked (FOR UPDATE; SQLite ignores it)."""
     if lock:
         # A row read earlier in this session would otherwise keep its stale values under the lock.
@@ -22,7 +27,7 @@ async def first(session: AsyncSession, query, *, lock: bool = False):
 class Database:
     """An engine plus a session factory; `transaction()` is the unit of work."""
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
@@ -30,7 +35,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def connect(cls, url: str, **engine_options) -> "Database":
+    def connect(cls, url: str, **engine_options: Any) -> "Database":
         """Open a database by URL (sqlite+aiosqlite:///… or postgresql+asyncpg://…)."""
         return cls(create_engine(url, **engine_options))
 
@@ -51,7 +56,7 @@ class Database:
         await self.engine.dispose()
 
 
-def create_engine(url: str, **engine_options) -> AsyncEngine:
+def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     """Build an async engine; for SQLite create the folder and turn on WAL and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -65,7 +70,7 @@ def create_engine(url: str, **engine_options) -> AsyncEngine:
     return create_async_engine(url, **engine_options)
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:
+def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

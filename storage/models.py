@@ -2,15 +2,28 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
 
 
-def _time(*, index: bool = False, nullable: bool = False):
+def _time(*, index: bool = False, nullable: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Numbered) -> int:
+    """The id of a row the database has written (its type says `int | None` because new rows have none)."""
+    assert row.id is not None, f"{type(row).__name__} has no id until it is written"
+    return row.id
 
 
 class PayerCheck(StrEnum):
@@ -222,8 +235,9 @@ class RefundStatus(StrEnum):
 NOT_FAILED = text("status <> 'failed'")
 
 
-def _reference_of_the_row(context) -> str:
-    return context.get_current_parameters()["reference"]
+def _reference_of_the_row(context: DefaultExecutionContext) -> str:
+    reference: str = context.get_current_parameters()["reference"]
+    return reference
 
 
 class Refund(SQLModel, table=True):

@@ -7,7 +7,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
-from storage.upsert import insert_ignoring_conflicts
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 TRANSACTIONAL, BULK = 0, 1
 FINAL_STATUSES = (OutboxStatus.SENT, OutboxStatus.DROPPED, OutboxStatus.FAILED)
@@ -47,7 +47,7 @@ async def enqueue(
         "photo_sha256": photo_sha256,
     }
     inserted = await insert_ignoring_conflicts(
-        session, table=OutboxMessage.__table__, rows=[row], keys=["dedupe_key"]
+        session, table=table_of(OutboxMessage), rows=[row], keys=["dedupe_key"]
     )
     return inserted == 1
 
@@ -57,8 +57,8 @@ async def claim_due_messages(
 ) -> list[OutboxMessage]:
     """Take due messages (and those whose sender died mid-lease), transactional ones first."""
     due = or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until <= now),
+        and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now),
+        and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) <= now),
     )
     query = (
         select(OutboxMessage)
@@ -75,8 +75,8 @@ async def claim_due_messages(
     return messages
 
 
-async def _set(session: AsyncSession, message_id: int, **values) -> None:
-    await session.exec(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+async def _set(session: AsyncSession, message_id: int, **values: object) -> None:
+    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
 
 
 async def mark_sent(session: AsyncSession, *, message_id: int, now: datetime) -> None:
@@ -88,14 +88,14 @@ async def retry_later(
     session: AsyncSession, *, message_id: int, not_before: datetime, error: str, count_attempt: bool = True
 ) -> None:
     """Put the message back in the queue until `not_before`."""
-    values = {
+    values: dict[str, object] = {
         "status": OutboxStatus.PENDING,
         "not_before": not_before,
         "lease_until": None,
         "last_error": error[:512],
     }
     if not count_attempt:
-        values["attempts"] = OutboxMessage.attempts - 1
+        values["attempts"] = col(OutboxMessage.attempts) - 1
     await _set(session, message_id, **values)
 
 
@@ -109,7 +109,7 @@ async def drop_pending_for_chat(session: AsyncSession, *, chat_id: int, reason: 
     result = await session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.chat_id == chat_id,
+            col(OutboxMessage.chat_id) == chat_id,
             col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
         )
         .values(status=OutboxStatus.DROPPED, lease_until=None, last_error=reason[:512])
@@ -152,9 +152,9 @@ async def postpone_pending_for_chat(session: AsyncSession, *, chat_id: int, not_
     result = await session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.not_before < not_before,
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.not_before) < not_before,
         )
         .values(not_before=not_before)
     )

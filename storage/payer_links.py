@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import PayerLink
-from storage.upsert import insert_ignoring_conflicts
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 
 async def link_payers(session: AsyncSession, *, links: Iterable[tuple[str, int]], source: str,
@@ -19,7 +19,7 @@ async def link_payers(session: AsyncSession, *, links: Iterable[tuple[str, int]]
     ]
     if rows:
         await insert_ignoring_conflicts(
-            session, table=PayerLink.__table__, rows=rows, keys=["payer_id", "telegram_user_id"]
+            session, table=table_of(PayerLink), rows=rows, keys=["payer_id", "telegram_user_id"]
         )
 
 

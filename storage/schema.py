@@ -1,8 +1,11 @@
 """Alembic, driven from code: the database is migrated before the bot starts."""
 
+from collections.abc import Callable
+
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -19,8 +22,8 @@ def revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-async def _run(engine: AsyncEngine, action, *args) -> None:
-    def with_connection(connection) -> None:
+async def _run(engine: AsyncEngine, action: Callable[..., object], *args: object) -> None:
+    def with_connection(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         action(config, *args)

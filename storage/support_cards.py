@@ -7,7 +7,7 @@ from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import first
-from storage.models import AgentPrompt, SupportCard, Ticket, TicketTransaction, Transaction
+from storage.models import AgentPrompt, SupportCard, Ticket, TicketStatus, TicketTransaction, Transaction
 
 
 async def card_of(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> SupportCard | None:
@@ -34,7 +34,7 @@ async def charges_of_ticket(session: AsyncSession, *, ticket_id: int) -> list[tu
     """The charges matched to a ticket with their roles, oldest first."""
     query = (
         select(Transaction, TicketTransaction.role)
-        .join(TicketTransaction, TicketTransaction.transaction_id == Transaction.transaction_id)
+        .join(TicketTransaction, col(TicketTransaction.transaction_id) == col(Transaction.transaction_id))
         .where(TicketTransaction.ticket_id == ticket_id)
         .order_by(col(Transaction.created_at))
     )
@@ -59,8 +59,8 @@ async def cards_out_of_date(session: AsyncSession, *, limit: int) -> list[tuple[
     """Cards that show another status than their ticket has (or were marked for a redraw)."""
     query = (
         select(SupportCard, Ticket)
-        .join(Ticket, Ticket.id == SupportCard.ticket_id)
-        .where(or_(SupportCard.shown_status.is_(None), SupportCard.shown_status != Ticket.status))
+        .join(Ticket, col(Ticket.id) == col(SupportCard.ticket_id))
+        .where(or_(col(SupportCard.shown_status).is_(None), col(SupportCard.shown_status) != Ticket.status))
         .limit(limit)
         .with_for_update(of=SupportCard, skip_locked=True)
     )
@@ -73,7 +73,7 @@ async def cards_past_sla(
     """Cards of tickets waiting for a person, untouched for the SLA (first ping) or twice it (second)."""
     query = (
         select(SupportCard, Ticket)
-        .join(Ticket, Ticket.id == SupportCard.ticket_id)
+        .join(Ticket, col(Ticket.id) == col(SupportCard.ticket_id))
         .where(
             col(Ticket.status).in_(statuses), SupportCard.sla_pings < 2, SupportCard.touched_at <= now - sla
         )
@@ -89,7 +89,7 @@ async def set_prompt(
     session: AsyncSession, *, agent_id: int, ticket_id: int, action: str, now: datetime
 ) -> None:
     """The agent's next message on this ticket drafts a rejection reason or a question (their only prompt)."""
-    await session.exec(delete(AgentPrompt).where(AgentPrompt.agent_id == agent_id))
+    await session.exec(delete(AgentPrompt).where(col(AgentPrompt.agent_id) == agent_id))
     session.add(AgentPrompt(agent_id=agent_id, ticket_id=ticket_id, action=action, created_at=now))
 
 
@@ -108,7 +108,7 @@ async def ticket_awaiting_answer(session: AsyncSession, *, user_id: int) -> Tick
     """The payer's ticket on which support asked a question, if any (newest first)."""
     query = (
         select(Ticket)
-        .where(Ticket.user_id == user_id, Ticket.status == "needs_info")
+        .where(Ticket.user_id == user_id, Ticket.status == TicketStatus.NEEDS_INFO)
         .order_by(col(Ticket.updated_at).desc())
         .with_for_update()
     )

@@ -20,7 +20,7 @@ IDS_PER_QUERY = 1000
 
 async def tickets_needing_a_person(session: AsyncSession) -> list[Ticket]:
     """Tickets waiting for a decision, a failed refund, or an overdue (escalated) refund; oldest first."""
-    overdue = and_(Ticket.status == TicketStatus.REFUND_PENDING, col(Ticket.escalated_at).is_not(None))
+    overdue = and_(col(Ticket.status) == TicketStatus.REFUND_PENDING, col(Ticket.escalated_at).is_not(None))
     query = (
         select(Ticket)
         .where(or_(col(Ticket.status).in_(WAITING_FOR_A_PERSON), overdue))

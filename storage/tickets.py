@@ -3,10 +3,10 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, union
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CompoundSelect, delete, union
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.database import first
 from storage.models import (
@@ -19,6 +19,7 @@ from storage.models import (
     TicketAudit,
     TicketTransaction,
 )
+from storage.upsert import insert_statement, table_of
 
 
 def open_order_key(*, user_id: int, order_id: str) -> str:
@@ -61,6 +62,7 @@ async def add_ticket(
     """File a ticket with its matched charges (id, role) and the audit row of its birth."""
     session.add(ticket)
     await session.flush()
+    assert ticket.id is not None  # the flush gave it one
     for transaction_id, role in matches:
         session.add(
             TicketTransaction(ticket_id=ticket.id, transaction_id=transaction_id, role=role)
@@ -114,8 +116,7 @@ async def record_evidence(
     the same moment either waits and then spares it (it is young again) or goes first and the row is made
     anew.
     """
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Evidence.__table__).values(
+    statement = insert_statement(session, table_of(Evidence)).values(
         sha256=sha256, mime_type=mime_type, size=size, uploaded_by=uploaded_by, created_at=now
     )
     refreshed = {"created_at": statement.excluded.created_at}
@@ -141,15 +142,15 @@ async def unfiled_evidence_bytes(session: AsyncSession, *, user_id: int) -> int:
 LIVE_OUTBOX = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
-def _references(among: Sequence[str] | None = None):
+def _references(among: Sequence[str] | None = None) -> list[SelectOfScalar[str | None]]:
     """Hashes tickets, reports in progress and messages still to be sent refer to (of `among`, if given)."""
-    queries = []
+    queries: list[SelectOfScalar[str | None]] = []
     for column, *condition in (
         (Ticket.evidence_sha256,),
         (Conversation.evidence_sha256,),
         (OutboxMessage.photo_sha256, col(OutboxMessage.status).in_(LIVE_OUTBOX)),
     ):
-        query = select(column).where(col(column).is_not(None), *condition)
+        query = select(col(column)).where(col(column).is_not(None), *condition)
         queries.append(query if among is None else query.where(col(column).in_(among)))
     return queries
 
@@ -165,8 +166,8 @@ async def delete_unreferenced_evidence(
     )
     statement = (
         delete(Evidence)
-        .where(col(Evidence.sha256).in_(unreferenced), Evidence.created_at < received_before)
-        .returning(Evidence.sha256, Evidence.size, Evidence.uploaded_by)
+        .where(col(Evidence.sha256).in_(unreferenced), col(Evidence.created_at) < received_before)
+        .returning(col(Evidence.sha256), col(Evidence.size), col(Evidence.uploaded_by))
     )
     return [tuple(row) for row in (await session.exec(statement)).all()]
 
@@ -176,7 +177,9 @@ async def hashes_in_use(session: AsyncSession, *, sha256s: Sequence[str]) -> set
     if not sha256s:
         return set()
     recorded = select(Evidence.sha256).where(col(Evidence.sha256).in_(sha256s))
-    return set((await session.exec(union(recorded, *_references(among=sha256s)))).scalars().all())
+    in_use: CompoundSelect[str | None] = union(recorded, *_references(among=sha256s))
+    # SQLModel's exec overloads leave out compound selects (UNION), which it runs like any other statement.
+    return set((await session.exec(in_use)).scalars().all())  # type: ignore[call-overload]
 
 
 async def count_open_tickets(session: AsyncSession, *, user_id: int) -> int:

@@ -7,9 +7,9 @@ from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Transaction
-from storage.upsert import insert_or_update
+from storage.upsert import insert_or_update, table_of
 
-_TABLE = Transaction.__table__
+_TABLE = table_of(Transaction)
 _CHARGES_OF_ORDER = (
     select(_TABLE)
     .where(_TABLE.c.order_id == bindparam("order_id"))
@@ -28,5 +28,5 @@ async def charges_of_order(session: AsyncSession, *, order_id: str) -> list[Tran
 async def save_transactions(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> None:
     """Insert charges, updating those already known by transaction_id (idempotent import)."""
     await insert_or_update(
-        session, table=Transaction.__table__, rows=rows, keys=["transaction_id"]
+        session, table=_TABLE, rows=rows, keys=["transaction_id"]
     )

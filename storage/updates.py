@@ -7,14 +7,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedUpdate
-from storage.upsert import insert_ignoring_conflicts
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 
 async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
     """Mark an update as handled; False if it was handled (or is being handled) already."""
     inserted = await insert_ignoring_conflicts(
         session,
-        table=ProcessedUpdate.__table__,
+        table=table_of(ProcessedUpdate),
         rows=[{"update_id": update_id, "processed_at": now}],
         keys=["update_id"],
     )

@@ -6,7 +6,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import User
-from storage.upsert import insert_ignoring_conflicts
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 
 async def remember_user(
@@ -35,7 +35,7 @@ async def _first_contact(
 ) -> User:
     await insert_ignoring_conflicts(
         session,
-        table=User.__table__,
+        table=table_of(User),
         rows=[
             {
                 "id": user_id,

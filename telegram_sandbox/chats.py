@@ -79,6 +79,7 @@ class Chat:
     user: User | None = None
     is_forum: bool = False
     member_ids: list[int] = field(default_factory=list)
+    bot_status: str = "administrator"  # the bot's own ChatMember status in a group
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     topics: dict[int, Topic] = field(default_factory=dict)
     next_message_id: int = 1

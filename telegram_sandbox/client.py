@@ -75,14 +75,17 @@ class SandboxClient:
         is_forum: bool = False,
         member_ids: Iterable[int] = (),
         type: str = "supergroup",
+        bot_status: str = "administrator",
     ) -> dict[str, Any]:
-        """Create a group (negative id) with existing users as members; returns {"chat", ...}."""
+        """Create a group (negative id) with existing users as members and the bot as administrator (or
+        "member"); returns {"chat", ...}."""
         body = {
             "id": chat_id,
             "type": type,
             "title": title,
             "is_forum": is_forum,
             "member_ids": list(member_ids),
+            "bot_status": bot_status,
         }
         return await self._post("/sandbox/chats", body)
 

@@ -16,7 +16,6 @@ from telegram_sandbox.rate_limits import RateLimits
 from telegram_sandbox.state import SandboxState
 from telegram_sandbox.user_api import UserApi
 
-BOT_FIRST_NAME = "Refund Assistant"
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # room for 50 MB document uploads plus form overhead
 SHUTDOWN_TIMEOUT = 5.0
 
@@ -30,7 +29,8 @@ class TelegramSandbox:
         *,
         token: str,
         bot_id: int | None = None,
-        bot_username: str = "refund_assistant_bot",
+        bot_username: str = "sandbox_bot",
+        bot_first_name: str = "Sandbox Bot",
         rate_limits: RateLimits | None = None,
         clock: Callable[[], float] = time.time,
     ):
@@ -40,7 +40,7 @@ class TelegramSandbox:
                 raise ValueError("token must look like '<bot id>:<secret>', or pass bot_id")
             bot_id = int(prefix)
         self.token = token
-        self.state = SandboxState(BotIdentity(bot_id, BOT_FIRST_NAME, bot_username), clock, rate_limits)
+        self.state = SandboxState(BotIdentity(bot_id, bot_first_name, bot_username), clock, rate_limits)
         self.app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         self.app.router.add_get("/bot{token}/{method}", self._bot_call)
         self.app.router.add_post("/bot{token}/{method}", self._bot_call)

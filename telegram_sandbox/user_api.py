@@ -89,15 +89,18 @@ class UserApi:
         return json_reply({"blocked": user.blocked, "update_id": update_id})
 
     async def create_chat(self, request: web.Request) -> web.Response:
-        """Create a group or supergroup; the bot joins it as administrator."""
+        """Create a group or supergroup; the bot joins it as administrator (or as bot_status says)."""
         body = await read_body(request)
         chat_id = required_integer(body, "id")
         chat_type = body.get("type", "supergroup")
         title = str(body.get("title") or "")
         is_forum = bool(body.get("is_forum", False))
         member_ids = [int(member_id) for member_id in body.get("member_ids") or []]
+        bot_status = body.get("bot_status", "administrator")
         if chat_id >= 0:
             raise fail(400, "group chat ids must be negative")
+        if bot_status not in ("administrator", "member"):
+            raise fail(400, 'bot_status must be "administrator" or "member"')
         if chat_type not in ("group", "supergroup"):
             raise fail(400, 'type must be "group" or "supergroup"')
         if is_forum and chat_type != "supergroup":
@@ -110,13 +113,15 @@ class UserApi:
         chat = self.state.chats.get(chat_id)
         if chat is not None:
             chat.type, chat.title, chat.is_forum = chat_type, title, is_forum
-            chat.member_ids = member_ids
+            chat.member_ids, chat.bot_status = member_ids, bot_status
             return json_reply({"chat": chat.as_chat(), "update_id": None})
-        chat = self.state.add_group(Chat(chat_id, chat_type, title, is_forum=is_forum, member_ids=member_ids))
+        chat = self.state.add_group(
+            Chat(chat_id, chat_type, title, is_forum=is_forum, member_ids=member_ids, bot_status=bot_status)
+        )
         update_id = None
         if member_ids:
             adder = self.state.users[member_ids[0]]
-            change = self._member_change(chat, adder, "left", "administrator")
+            change = self._member_change(chat, adder, "left", bot_status)
             update_id = self.state.updates.push("my_chat_member", change)
         return json_reply({"chat": chat.as_chat(), "update_id": update_id})
 

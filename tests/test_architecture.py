@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,3 +20,11 @@ def test_ruff_is_clean():
     result = subprocess.run([str(ruff), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_handlers_and_storage_type_check_strictly():
+    cache = Path(tempfile.gettempdir()) / "refund-assistant-mypy-cache"
+    command = [sys.executable, "-m", "mypy", "--cache-dir", str(cache), "handlers", "storage"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout

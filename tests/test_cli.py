@@ -1,5 +1,6 @@
 """The operator contract: `refund-bot` commands on a real SQLite file."""
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -8,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from telegram_sandbox.client import SandboxClient
+from telegram_sandbox.server import TelegramSandbox
 
 CLI = str(Path(sys.executable).with_name("refund-bot"))
 HEADER = "transaction_id,order_id,payer_id,amount,currency,status,created_at\n"
@@ -79,3 +83,23 @@ def test_a_file_without_the_header_is_refused(tmp_path, content):
 def test_missing_file(tmp_path):
     result = run(tmp_path, "import-transactions", str(tmp_path / "nope.csv"))
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+async def test_a_runtime_without_a_runner_is_one_clear_line_and_exit_2(tmp_path):
+    token = "123456:sandbox-token"
+    async with TelegramSandbox(token=token) as sandbox:  # whatever start-up checks ask Telegram, it answers
+        environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+        environment.update({"BOT_TOKEN": token, "TELEGRAM_API_BASE": sandbox.url, "BOT_RUNTIME": "ptb",
+                            "DATA_DIR": str(tmp_path / "data")})
+        process = await asyncio.create_subprocess_exec(
+            CLI, "run", cwd=tmp_path, env=environment, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        async with SandboxClient(sandbox.url) as client:
+            polls = await client.calls("getUpdates")
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert lines[-1] == "refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram"
+    assert "Traceback" not in stderr.decode()
+    assert polls == []  # no runner was started

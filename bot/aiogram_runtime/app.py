@@ -1,41 +1,16 @@
 """Long polling with aiogram: start, run, and stop gracefully."""
 
-import logging
-from datetime import timedelta
-
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import BotCommand
 
 from bot.aiogram_runtime.messenger import AiogramMessenger
 from bot.aiogram_runtime.render import AiogramFiles
 from bot.aiogram_runtime.routers import payer_router, support_router
 from bot.in_flight import InFlight
+from bot.runners.shared import TelegramShell, build_ticker, shut_down, start_up
 from bot.scheduler import Ticker
 from bot.wiring import Services
-from handlers.durations import parse_duration
-
-log = logging.getLogger(__name__)
-DEFAULT_SWEEP = timedelta(seconds=30)
-SHUTDOWN_GRACE_SECONDS = 5
-COMMANDS = {
-    "en": {
-        "report": "Report a duplicate charge",
-        "status": "My refunds",
-        "help": "Help",
-        "language": "Language",
-        "cancel": "Cancel the current report",
-    },
-    "zh": {
-        "report": "报告重复扣款",
-        "status": "我的退款",
-        "help": "帮助",
-        "language": "语言",
-        "cancel": "取消当前报告",
-    },
-}
 
 
 def make_bot(services: Services) -> Bot:
@@ -46,10 +21,9 @@ def make_bot(services: Services) -> Bot:
 
 
 def make_dispatcher(
-    services: Services, bot: Bot, ticker: Ticker | None = None
-) -> tuple[Dispatcher, InFlight]:
-    """The dispatcher with one router per audience; the clock ticks while it polls."""
-    in_flight = InFlight()
+    services: Services, bot: Bot, shell: TelegramShell, in_flight: InFlight, ticker: Ticker | None = None
+) -> Dispatcher:
+    """The dispatcher with one router per audience; the shared start-up and shutdown hooked to its own."""
     dispatcher = Dispatcher()
     support = services.support_settings()
     if support.chat_id is not None:
@@ -57,33 +31,14 @@ def make_dispatcher(
     dispatcher.include_router(payer_router(services.payer_desk(AiogramFiles(bot)), in_flight))
 
     @dispatcher.startup()
-    async def announce_commands(bot: Bot) -> None:
-        for language, commands in COMMANDS.items():
-            menu = [BotCommand(command=c, description=d) for c, d in commands.items()]
-            await bot.set_my_commands(menu, language_code=None if language == "en" else language)
-        if support.chat_id is not None:
-            support.topics = await _has_topics(bot, support.chat_id)
-        if ticker:
-            ticker.start()
+    async def on_startup() -> None:
+        await start_up(services, shell, ticker)
 
     @dispatcher.shutdown()
-    async def finish_updates_in_hand() -> None:
-        if ticker:
-            ticker.stop()
-        if not await in_flight.drained(SHUTDOWN_GRACE_SECONDS):
-            log.warning("stopped with updates still in hand; they will be redelivered")
+    async def on_shutdown() -> None:
+        await shut_down(ticker, in_flight)
 
-    return dispatcher, in_flight
-
-
-async def _has_topics(bot: Bot, chat_id: int) -> bool:
-    """Whether the support group has topics enabled (each ticket then gets its own)."""
-    try:
-        chat = await bot.get_chat(chat_id)
-    except (TelegramBadRequest, TelegramForbiddenError) as error:
-        log.warning("support group %s is not reachable (%s); cards go nowhere until it is", chat_id, error)
-        return False
-    return bool(chat.is_forum)
+    return dispatcher
 
 
 class AiogramRunner:
@@ -92,16 +47,10 @@ class AiogramRunner:
     def __init__(self, services: Services):
         self.services = services
         self.bot = make_bot(services)
-        self.delivery = services.delivery(AiogramMessenger(self.bot))
-        self.ticker = Ticker(
-            services.follow_ups(),
-            self.delivery,
-            parse_duration(services.settings.sweep_interval) or DEFAULT_SWEEP,
-            services.support_desk(),
-            pruner=services.pruner(),
-            evidence_gc=services.evidence_collector(),
-        )
-        self.dispatcher, self.in_flight = make_dispatcher(services, self.bot, self.ticker)
+        messenger = AiogramMessenger(self.bot)
+        self.ticker = build_ticker(services, messenger)
+        self.in_flight = InFlight()
+        self.dispatcher = make_dispatcher(services, self.bot, messenger, self.in_flight, self.ticker)
 
     async def run(self, *, handle_signals: bool = True) -> None:
         """Poll until SIGTERM/SIGINT (or `stop()`); the update in hand is finished first."""
@@ -120,3 +69,7 @@ class AiogramRunner:
             await self.dispatcher.stop_polling()
         except RuntimeError:
             pass  # polling had not started or has already stopped
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait for the updates in hand; False if some were still running at the timeout."""
+        return await self.in_flight.drained(timeout)

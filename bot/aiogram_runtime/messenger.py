@@ -1,4 +1,5 @@
-"""The Messenger port over aiogram: proactive sends, cards and topics, with Telegram's errors mapped."""
+"""The Messenger port over aiogram: proactive sends, cards and topics, with Telegram's errors mapped;
+and the runners' shared start-up calls (command menu, topics of a group)."""
 
 import contextlib
 from collections.abc import AsyncIterator
@@ -10,9 +11,10 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import BufferedInputFile, ReplyParameters
+from aiogram.types import BotCommand, BufferedInputFile, ReplyParameters
 
 from bot.aiogram_runtime.render import keyboard
+from bot.runners.shared import ChatUnreachable
 from handlers.events import Button
 from handlers.ports import MessageGone, RecipientUnreachable, RetryAfter, ThreadGone
 
@@ -48,7 +50,7 @@ async def telegram_errors() -> AsyncIterator[None]:
 
 
 class AiogramMessenger:
-    """Sends outbox messages and support cards through the bot."""
+    """Sends outbox messages and support cards through the bot; also the runners' TelegramShell."""
 
     def __init__(self, bot: Bot):
         self.bot = bot
@@ -131,3 +133,16 @@ class AiogramMessenger:
         """Keep the topic's name in step with the ticket's status."""
         async with telegram_errors():
             await self.bot.edit_forum_topic(chat_id, thread_id, name=name[:128])
+
+    async def set_command_menu(self, commands: list[tuple[str, str]], language: str | None) -> None:
+        """setMyCommands for one language (None: everyone else)."""
+        menu = [BotCommand(command=command, description=description) for command, description in commands]
+        await self.bot.set_my_commands(menu, language_code=language)
+
+    async def is_forum(self, chat_id: int) -> bool:
+        """Whether the group has topics; ChatUnreachable if the bot cannot see it."""
+        try:
+            chat = await self.bot.get_chat(chat_id)
+        except (TelegramBadRequest, TelegramForbiddenError) as error:
+            raise ChatUnreachable(error.message) from error
+        return bool(chat.is_forum)

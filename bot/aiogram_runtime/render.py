@@ -1,6 +1,5 @@
 """Handler outputs → Bot API calls through aiogram."""
 
-import asyncio
 import io
 import logging
 
@@ -16,12 +15,12 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.runners.shared import with_retry
 from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
 from handlers.evidence.images import MAX_IMAGE_BYTES
-from handlers.ports import FileTooLarge, FileUnavailable
+from handlers.ports import FileTooLarge, FileUnavailable, RetryAfter
 
 log = logging.getLogger(__name__)
-MAX_RETRIES = 3
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -35,15 +34,16 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     )
 
 
-async def _with_retry(call):
-    for attempt in range(MAX_RETRIES):
+def _with_retry(call):
+    """The call retried on 429 by the runners' shared rule, aiogram's 429 told in the port's words."""
+
+    async def once():
         try:
             return await call()
-        except TelegramRetryAfter as error:  # Telegram asks us to wait; a reply is worth waiting for
-            if attempt == MAX_RETRIES - 1:
-                raise
-            await asyncio.sleep(error.retry_after)
-    return None
+        except TelegramRetryAfter as error:
+            raise RetryAfter(error.retry_after) from error
+
+    return with_retry(once)
 
 
 async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int | None = None) -> str | None:

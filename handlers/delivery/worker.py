@@ -4,17 +4,18 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from aiolimiter import AsyncLimiter
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.delivery.notices import buttons_from_json
 from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, ThreadGone
 from storage.database import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, id_of
 from storage.outbox import (
     claim_due_messages,
     drop_pending_for_chat,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from handlers.support.cards import CardPublisher
 
 log = logging.getLogger(__name__)
+Params = ParamSpec("Params")
 
 
 @dataclass
@@ -130,7 +132,7 @@ class DeliveryWorker:
             self._paused_until = max(self._paused_until, time.monotonic() + pause.seconds)
             await self._record(
                 retry_later,
-                message_id=message.id,
+                message_id=id_of(message),
                 count_attempt=False,
                 error=str(pause),
                 not_before=self.clock() + timedelta(seconds=pause.seconds),
@@ -145,7 +147,7 @@ class DeliveryWorker:
         except Exception as error:  # network errors, 5xx, anything else: retry with backoff
             await self._failed_attempt(message, self.redact(f"{type(error).__name__}: {error}"))
             return "retry"
-        await self._record(mark_sent, message_id=message.id, now=self.clock())
+        await self._record(mark_sent, message_id=id_of(message), now=self.clock())
         self.stats.sent += 1
         if self._refusals.pop(message.chat_id, None):
             log.warning("chat %s accepts the bot's messages again", message.chat_id)
@@ -176,28 +178,40 @@ class DeliveryWorker:
                     parse_mode=message.parse_mode,
                 )
         except ThreadGone:
+            assert self.cards is not None and message.ticket_id is not None  # only a card's topic goes
             await self.cards.topic_lost(message.ticket_id)
             raise
 
-    async def _record(self, action, **values) -> None:
+    async def _record(
+        self,
+        action: Callable[Concatenate[AsyncSession, Params], Awaitable[object]],
+        *args: Params.args,
+        **values: Params.kwargs,
+    ) -> None:
         async with self.db.transaction() as session:
-            await action(session, **values)
+            await action(session, *args, **values)
 
     async def _release(self, messages: list[OutboxMessage], reason: str) -> None:
         for message in messages:
             await self._record(
-                retry_later, message_id=message.id, count_attempt=False, error=reason, not_before=self.clock()
+                retry_later,
+                message_id=id_of(message),
+                count_attempt=False,
+                error=reason,
+                not_before=self.clock(),
             )
 
     async def _failed_attempt(self, message: OutboxMessage, error: str) -> None:
         if message.attempts >= self.policy.max_attempts:
             self.stats.failed += 1
             log.warning("outbox message %s failed for good: %s", message.id, error)
-            await self._record(mark_failed, message_id=message.id, error=error)
+            await self._record(mark_failed, message_id=id_of(message), error=error)
             return
         self.stats.retried += 1
         backoff = self.policy.base_backoff * (2 ** (message.attempts - 1))
-        await self._record(retry_later, message_id=message.id, error=error, not_before=self.clock() + backoff)
+        await self._record(
+            retry_later, message_id=id_of(message), error=error, not_before=self.clock() + backoff
+        )
 
     async def _unreachable(self, message: OutboxMessage, error: str) -> None:
         async with self.db.transaction() as session:
@@ -220,7 +234,7 @@ class DeliveryWorker:
         not_before = self.clock() + backoff
         self.stats.retried += 1
         async with self.db.transaction() as session:
-            await retry_later(session, message_id=message.id, not_before=not_before,
+            await retry_later(session, message_id=id_of(message), not_before=not_before,
                               error=f"the bot may not post in this chat: {error}")
             await postpone_pending_for_chat(session, chat_id=message.chat_id, not_before=not_before)
 

@@ -24,6 +24,7 @@ async def relay_answer(turn: Turn) -> bool:
             turn.session, ticket, "desk.answer", now=turn.now, dedupe=dedupe, text=event.text[:3500]
         )
     else:
+        assert event.attachment is not None  # photos and documents carry one
         try:
             check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
             sha256 = await keep_evidence(turn, received_image(turn))  # downloaded before the transaction

@@ -2,8 +2,10 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from handlers.buttons import HelpButton, LanguageButton, MenuButton, ReportButton, TicketButton
 from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.evidence.images import ReceivedImage, check_declared_file
 from handlers.evidence.receiving import receive_image
@@ -103,10 +105,20 @@ class PayerDesk:
             return await ticket_awaiting_answer(session, user_id=event.person.id) is not None
 
 
-COMMANDS = {
-    "start": lambda turn: (menu.welcome(turn), intake.repeat_question(turn)),
+def _start(turn: Turn) -> None:
+    menu.welcome(turn)
+    intake.repeat_question(turn)
+
+
+def _help(turn: Turn) -> None:
+    menu.show_help(turn)
+    intake.repeat_question(turn)
+
+
+COMMANDS: dict[str, Callable[[Turn], None]] = {
+    "start": _start,
     "cancel": intake.cancel_report,
-    "help": lambda turn: (menu.show_help(turn), intake.repeat_question(turn)),
+    "help": _help,
     "language": menu.offer_languages,
 }
 
@@ -155,21 +167,20 @@ async def run_command(turn: Turn, command: str) -> None:
 
 async def press_button(turn: Turn, data: str) -> None:
     """An inline button; its data is checked, never trusted."""
-    prefix, _, argument = data.partition(":")
-    if prefix == intake.BUTTON_PREFIX:
-        await intake.press_report_button(turn, data)
+    if (report := ReportButton.parse(data)) is not None:
+        await intake.press_report_button(turn, report)
         return
-    if prefix == ticket_buttons.BUTTON_PREFIX:
-        await ticket_buttons.press_ticket_button(turn, data)
+    if (ticket := TicketButton.parse(data)) is not None:
+        await ticket_buttons.press_ticket_button(turn, ticket)
         return
     handled = False
-    if prefix == "menu" and argument in ("report", "status", "help", "language"):
-        await run_command(turn, argument)
+    if (menu_button := MenuButton.parse(data)) is not None:
+        await run_command(turn, menu_button.command.value)
         handled = True
-    elif prefix == "help":
-        handled = menu.answer_help(turn, argument)
-    elif prefix == "lang":
-        handled = await menu.set_language(turn, argument)
+    elif (help_button := HelpButton.parse(data)) is not None:
+        handled = menu.answer_help(turn, help_button.topic)
+    elif (language_button := LanguageButton.parse(data)) is not None:
+        handled = await menu.set_language(turn, language_button.code)
         if handled:
             intake.repeat_question(turn)
     if not handled:

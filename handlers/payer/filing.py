@@ -57,6 +57,9 @@ async def file_report(turn: Turn) -> Filing:
         )
         if existing:
             return Filing(FilingResult.ALREADY_OPEN, existing)
+    # Only a complete report is filed.
+    assert report.amount_minor is not None and report.currency is not None
+    assert report.paid_at is not None and report.report_key is not None
     reported = Money.from_minor(report.amount_minor, report.currency)
     charges = await charges_of_order(session, order_id=report.order_id) if report.order_id else []
     refunds = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in charges])

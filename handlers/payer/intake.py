@@ -1,10 +1,11 @@
 """The report conversation: a transition table from (step, input) to what happens."""
 
 import secrets
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from handlers.buttons import ReportAction, ReportButton
 from handlers.events import Button, ClearButtons, EventKind, Toast
 from handlers.evidence.images import check_declared_file
 from handlers.evidence.receiving import keep_evidence, received_image
@@ -25,12 +26,13 @@ from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     NoDuplicateCharge,
     RefundExists,
+    RefundPolicy,
     may_auto_approve,
     request_refund,
 )
 from handlers.texts import format_items, format_moment, format_money
 from storage.conversations import clear_report
-from storage.models import Refund, RefundStatus
+from storage.models import Refund, RefundStatus, Ticket, TicketStatus, Transaction
 from storage.tickets import open_ticket_for_order, ticket_by_id, ticket_by_report_key
 
 
@@ -70,13 +72,11 @@ EXPECTED = {
     Step.SCREENSHOT: "wrong_input.screenshot",
     Step.REVIEW: "wrong_input.review",
 }
-BUTTON_PREFIX = "in"
 
 
-def button_data(turn: Turn, action: Input, argument: str = "") -> str:
+def button_data(turn: Turn, action: ReportAction, argument: str = "") -> str:
     """Callback data of a report button, tied to this report so old buttons cannot act."""
-    parts = [BUTTON_PREFIX, turn.conversation.report_key or "-", action.value]
-    return ":".join([*parts, argument] if argument else parts)
+    return ReportButton(turn.conversation.report_key or "-", action, argument).pack()
 
 
 # --- the questions ------------------------------------------------------------------------
@@ -93,15 +93,15 @@ def question(turn: Turn, step: Step) -> tuple[str, tuple[tuple[Button, ...], ...
     match step:
         case Step.ORDER:
             return turn.t("ask.order"), (
-                (turn.button("button.no_order", button_data(turn, Input.NO_ORDER)),),
+                (turn.button("button.no_order", button_data(turn, ReportAction.NO_ORDER)),),
             )
         case Step.AMOUNT:
             return turn.t("ask.amount", currency=turn.rules.default_currency), ()
         case Step.PAID_AT:
             return turn.t("ask.paid_at"), (
                 (
-                    turn.button("button.today", button_data(turn, Input.DAY, "today")),
-                    turn.button("button.yesterday", button_data(turn, Input.DAY, "yesterday")),
+                    turn.button("button.today", button_data(turn, ReportAction.DAY, "today")),
+                    turn.button("button.yesterday", button_data(turn, ReportAction.DAY, "yesterday")),
                 ),
             )
         case Step.SCREENSHOT:
@@ -113,6 +113,8 @@ def question(turn: Turn, step: Step) -> tuple[str, tuple[tuple[Button, ...], ...
 def review_text(turn: Turn) -> str:
     """The collected report, for the payer to check."""
     report = turn.conversation
+    # The review comes after every field was collected.
+    assert report.amount_minor is not None and report.currency is not None and report.paid_at is not None
     amount = Money.from_minor(report.amount_minor, report.currency)
     return turn.t(
         "review.summary",
@@ -127,20 +129,20 @@ def review_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
     """Submit, edit each field, cancel."""
 
     def edit(key: str, step: Step) -> Button:
-        return turn.button(key, button_data(turn, Input.EDIT, step.value))
+        return turn.button(key, button_data(turn, ReportAction.EDIT, step.value))
 
     return (
-        (turn.button("button.submit", button_data(turn, Input.SUBMIT)),),
+        (turn.button("button.submit", button_data(turn, ReportAction.SUBMIT)),),
         (edit("button.edit_order", Step.ORDER), edit("button.edit_amount", Step.AMOUNT)),
         (edit("button.edit_paid_at", Step.PAID_AT), edit("button.edit_screenshot", Step.SCREENSHOT)),
-        (turn.button("button.cancel", button_data(turn, Input.CANCEL)),),
+        (turn.button("button.cancel", button_data(turn, ReportAction.CANCEL)),),
     )
 
 
 def advance(turn: Turn, lead: str) -> None:
     """Move to the next step (or back to the review after an edit) and ask its question."""
     report = turn.conversation
-    step = Step.REVIEW if report.back_to_review else NEXT_STEP[Step(report.step)]
+    step = Step.REVIEW if report.back_to_review else NEXT_STEP[current_step(turn)]
     report.step = step.value
     report.back_to_review = step is not Step.REVIEW and report.back_to_review
     ask(turn, step, lead)
@@ -199,7 +201,7 @@ async def take_payment_day(turn: Turn, argument: str) -> None:
     _record_payment_time(turn, paid.moment, paid.day_only)
 
 
-def _record_payment_time(turn: Turn, moment, day_only: bool) -> None:
+def _record_payment_time(turn: Turn, moment: datetime, day_only: bool) -> None:
     turn.conversation.paid_at, turn.conversation.paid_on_day_only = moment, day_only
     shown = format_moment(moment, turn.rules.zone, turn.locale, day_only=day_only)
     advance(turn, turn.t("ack.paid_at", paid_at=shown))
@@ -208,6 +210,7 @@ def _record_payment_time(turn: Turn, moment, day_only: bool) -> None:
 async def take_screenshot(turn: Turn, argument: str) -> None:
     """Keep the image downloaded and checked before the transaction as evidence, stored by hash."""
     event = turn.event
+    assert event.attachment is not None  # the image input is a photo or a document
     check_declared_file(event.attachment, is_document=event.kind is EventKind.DOCUMENT)
     sha256 = await keep_evidence(turn, received_image(turn))
     turn.conversation.evidence_sha256 = sha256
@@ -227,30 +230,33 @@ async def submit(turn: Turn, argument: str) -> None:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
     turn.say(await _filing_message(turn, filing))
     if filing.result is FilingResult.FILED and turn.policy:
-        await _decide(turn, filing.ticket)
+        assert filing.ticket is not None  # a filed report has its ticket
+        await _decide(turn, turn.policy, filing.ticket)
     clear_report(turn.conversation, now=turn.now)
 
 
-async def _decide(turn: Turn, ticket) -> None:
+async def _decide(turn: Turn, policy: RefundPolicy, ticket: Ticket) -> None:
     """Auto-approve a small confirmed duplicate of the payer's own; everything else goes to a person."""
-    if may_auto_approve(turn.policy, ticket):
+    if may_auto_approve(policy, ticket):
         try:
-            call = await request_refund(turn.session, turn.policy, ticket, actor="policy:auto-approve",
+            call = await request_refund(turn.session, policy, ticket, actor="policy:auto-approve",
                                         now=turn.now)
         except (RefundExists, ChargeAlreadyRefunded, NoDuplicateCharge):
             pass  # a racing ticket took the charge: a person sorts this one out
         else:
             turn.refund_calls.append(call)
             return
-    await turn.policy.notifier.need_person(turn.session, ticket, now=turn.now, reason="filed")
+    await policy.notifier.need_person(turn.session, ticket, now=turn.now, reason="filed")
 
 
 async def _filing_message(turn: Turn, filing: Filing) -> str:
     report = turn.conversation
+    assert report.amount_minor is not None and report.currency is not None  # a complete report
     amount = format_money(
         Money.from_minor(report.amount_minor, report.currency).amount, report.currency, turn.locale
     )
     if filing.result is FilingResult.ALREADY_OPEN:
+        assert filing.ticket is not None  # the open ticket
         return turn.t(
             "filed.already_open",
             reference=filing.ticket.reference,
@@ -259,6 +265,7 @@ async def _filing_message(turn: Turn, filing: Filing) -> str:
     if filing.result is FilingResult.ALREADY_REFUNDED and filing.refunds:
         return await _refunded_here_message(turn, filing.refunds[0], amount)
     if filing.result is FilingResult.ALREADY_REFUNDED:
+        assert filing.match is not None  # the match that found the refund
         refunded = [c for c, role in filing.match.charges if role is ChargeRole.REFUNDED]
         return turn.t(
             "filed.already_refunded",
@@ -266,7 +273,9 @@ async def _filing_message(turn: Turn, filing: Filing) -> str:
             amount=amount,
             charged_at=_charge_times(turn, refunded),
         )
-    if filing.ticket.status == "verified":
+    assert filing.ticket is not None  # filed: the new ticket
+    if filing.ticket.status == TicketStatus.VERIFIED:
+        assert filing.match is not None  # and the match it was filed on
         charges = [c for c, _ in filing.match.charges]
         return turn.t(
             "filed.verified",
@@ -287,16 +296,18 @@ async def _refunded_here_message(turn: Turn, refund: Refund, amount: str) -> str
         return turn.t("filed.refunded_elsewhere", order=turn.conversation.order_id, amount=amount)
     reference = ticket.reference
     landed = refund.status == RefundStatus.SUCCEEDED
+    on = refund.landed_at if landed else refund.created_at
+    assert on is not None  # a landed refund has its landing time
     return turn.t(
         "filed.refunded_here" if landed else "filed.refund_under_way",
         order=turn.conversation.order_id,
         amount=amount,
-        on=format_moment(refund.landed_at if landed else refund.created_at, turn.rules.zone, turn.locale),
+        on=format_moment(on, turn.rules.zone, turn.locale),
         reference=reference,
     )
 
 
-def _charge_times(turn: Turn, charges) -> str:
+def _charge_times(turn: Turn, charges: Iterable[Transaction]) -> str:
     return format_items(
         [format_moment(c.created_at, turn.rules.zone, turn.locale) for c in charges], turn.locale
     )
@@ -343,6 +354,12 @@ def in_report(turn: Turn) -> bool:
     return turn.conversation.step is not None
 
 
+def current_step(turn: Turn) -> Step:
+    """The step of the report in progress."""
+    assert turn.conversation.step is not None, "no report in progress"
+    return Step(turn.conversation.step)
+
+
 async def start_report(turn: Turn) -> None:
     """Begin a new report, or pick up the one in progress."""
     if refusal := await report_refusal(turn):
@@ -351,7 +368,7 @@ async def start_report(turn: Turn) -> None:
         return
     report = turn.conversation
     if in_report(turn):
-        ask(turn, Step(report.step), turn.t("report.continuing"))
+        ask(turn, current_step(turn), turn.t("report.continuing"))
         return
     clear_report(report, now=turn.now)
     report.step, report.report_key = Step.ORDER.value, secrets.token_hex(4)
@@ -371,12 +388,12 @@ def cancel_report(turn: Turn) -> None:
 def repeat_question(turn: Turn) -> None:
     """Ask the current step's question again (after a command answered in the middle)."""
     if in_report(turn):
-        ask(turn, Step(turn.conversation.step), turn.t("report.still_open"))
+        ask(turn, current_step(turn), turn.t("report.still_open"))
 
 
 async def take_input(turn: Turn, action: Input, argument: str = "") -> None:
     """Run the transition for this input at the current step; otherwise say what is expected."""
-    step = Step(turn.conversation.step)
+    step = current_step(turn)
     handler = TRANSITIONS[step].get(action)
     if handler is None:
         ask(turn, step, "⚠️ " + turn.t(EXPECTED[step]))
@@ -384,24 +401,16 @@ async def take_input(turn: Turn, action: Input, argument: str = "") -> None:
     try:
         await handler(turn, argument)
     except InputRejected as rejection:
-        ask(turn, Step(turn.conversation.step), "⚠️ " + turn.t(rejection.key, **rejection.params))
+        ask(turn, current_step(turn), "⚠️ " + turn.t(rejection.key, **rejection.params))
     turn.conversation.updated_at = turn.now
 
 
-async def press_report_button(turn: Turn, data: str) -> None:
+async def press_report_button(turn: Turn, button: ReportButton) -> None:
     """A report button: act only if it belongs to the report in progress."""
-    _, key, action, argument = [*data.split(":", 3), "", "", ""][:4]
-    if key != turn.conversation.report_key or not in_report(turn):
-        await _stale_report_button(turn, key)
+    if button.report_key != turn.conversation.report_key or not in_report(turn):
+        await _stale_report_button(turn, button.report_key)
         return
-    try:
-        chosen = Input(action)
-    except ValueError:
-        chosen = None
-    if chosen in (None, Input.TEXT, Input.IMAGE, Input.OTHER):
-        await _stale_report_button(turn, key)
-        return
-    await take_input(turn, chosen, argument)
+    await take_input(turn, Input(button.action.value), button.argument)
 
 
 async def _stale_report_button(turn: Turn, key: str) -> None:

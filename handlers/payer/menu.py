@@ -1,5 +1,14 @@
 """The payer's menu, help, language and ticket list."""
 
+from handlers.buttons import (
+    HelpButton,
+    HelpTopic,
+    LanguageButton,
+    MenuButton,
+    MenuCommand,
+    TicketAction,
+    TicketButton,
+)
 from handlers.events import Button
 from handlers.money import Money
 from handlers.payer.turn import Turn
@@ -10,16 +19,19 @@ from storage.models import TicketStatus
 from storage.tickets import tickets_of_user
 from storage.users import choose_locale
 
-HELP_TOPICS = ("why", "avoid", "now", "merchants", "rights")
+HELP_TOPICS = tuple(HelpTopic)
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 
 def menu_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
     """Report, my refunds, help, language."""
     return (
-        (turn.button("menu.report", "menu:report"),),
-        (turn.button("menu.status", "menu:status"), turn.button("menu.help", "menu:help")),
-        (turn.button("menu.language", "menu:language"),),
+        (turn.button("menu.report", MenuButton(MenuCommand.REPORT).pack()),),
+        (
+            turn.button("menu.status", MenuButton(MenuCommand.STATUS).pack()),
+            turn.button("menu.help", MenuButton(MenuCommand.HELP).pack()),
+        ),
+        (turn.button("menu.language", MenuButton(MenuCommand.LANGUAGE).pack()),),
     )
 
 
@@ -35,7 +47,7 @@ def show_menu_hint(turn: Turn) -> None:
 
 def show_help(turn: Turn) -> None:
     """/help: the five common questions as buttons."""
-    rows = tuple((turn.button(f"help.{topic}.question", f"help:{topic}"),) for topic in HELP_TOPICS)
+    rows = tuple((turn.button(f"help.{topic}.question", HelpButton(topic).pack()),) for topic in HELP_TOPICS)
     turn.say(turn.t("help.intro"), rows)
 
 
@@ -49,7 +61,7 @@ def answer_help(turn: Turn, topic: str) -> bool:
 
 def offer_languages(turn: Turn) -> None:
     """/language: pick English or Chinese."""
-    buttons = tuple(Button(LANGUAGE_NAMES[code], f"lang:{code}") for code in LANGUAGES)
+    buttons = tuple(Button(LANGUAGE_NAMES[code], LanguageButton(code).pack()) for code in LANGUAGES)
     turn.say(turn.t("language.choose"), (buttons,))
 
 
@@ -80,6 +92,9 @@ async def list_tickets(turn: Turn) -> None:
             filed=format_moment(ticket.created_at, turn.rules.zone, turn.locale, day_only=True),
         ))
     cancellable = [t for t in tickets if t.status in PAYER_CANCELLABLE and t.status != TicketStatus.APPROVED]
-    buttons = tuple((turn.button("button.cancel_ticket", f"tk:{t.reference}:cancel", reference=t.reference),)
-                    for t in cancellable[:5])
+    buttons = tuple(
+        (turn.button("button.cancel_ticket", TicketButton(t.reference, TicketAction.CANCEL).pack(),
+                     reference=t.reference),)
+        for t in cancellable[:5]
+    )
     turn.say("\n".join(lines), buttons)

@@ -1,36 +1,34 @@
 """A payer's buttons on their own tickets: received, not yet, rating, cancel."""
 
+from handlers.buttons import TicketAction, TicketButton
 from handlers.events import Toast
 from handlers.money import Money
 from handlers.payer.turn import Turn
 from handlers.refunds.lifecycle import PAYER_CANCELLABLE, move_ticket
 from handlers.refunds.refunding import LEDGER, land_refund
 from handlers.texts import format_money
-from storage.models import Ticket, TicketStatus
+from storage.models import Ticket, TicketStatus, id_of
 from storage.refunds import refund_of_ticket
 from storage.tickets import ticket_by_reference
 
-BUTTON_PREFIX = "tk"
 
-
-async def press_ticket_button(turn: Turn, data: str) -> None:
-    """Act on `tk:<reference>:<action>[:<argument>]` if the presser owns the ticket and its state allows."""
-    _, reference, action, argument = [*data.split(":", 3), "", "", ""][:4]
-    ticket = await ticket_by_reference(turn.session, reference=reference, lock=True)
-    actions = {"received": _received, "notyet": _not_yet, "rate": _rate, "cancel": _cancel}
-    if ticket is None or ticket.user_id != turn.user.id or action not in actions:
+async def press_ticket_button(turn: Turn, button: TicketButton) -> None:
+    """Act on a ticket button if the presser owns the ticket and its state allows."""
+    ticket = await ticket_by_reference(turn.session, reference=button.reference, lock=True)
+    if ticket is None or ticket.user_id != turn.user.id:
         turn.outcome.outputs.append(Toast(turn.t("button.stale")))
         return
-    await actions[action](turn, ticket, argument)
+    await ACTIONS[button.action](turn, ticket, button)
 
 
-async def _received(turn: Turn, ticket: Ticket, argument: str) -> None:
+async def _received(turn: Turn, ticket: Ticket, button: TicketButton) -> None:
     actor = f"payer:{turn.user.id}"
     if ticket.status == TicketStatus.REFUNDED:
         ticket.receipt = "received"
         turn.say(turn.t("receipt.thanks", reference=ticket.reference))
     elif ticket.status == TicketStatus.REFUND_PENDING:
-        refund = await refund_of_ticket(turn.session, ticket_id=ticket.id)
+        refund = await refund_of_ticket(turn.session, ticket_id=id_of(ticket))
+        assert refund is not None  # a ticket waiting for its refund has one
         ticket.receipt = "received"
         if turn.policy and refund.provider == LEDGER:
             await land_refund(turn.session, turn.policy, ticket, refund, actor=actor, now=turn.now)
@@ -42,7 +40,7 @@ async def _received(turn: Turn, ticket: Ticket, argument: str) -> None:
     turn.session.add(ticket)
 
 
-async def _not_yet(turn: Turn, ticket: Ticket, argument: str) -> None:
+async def _not_yet(turn: Turn, ticket: Ticket, button: TicketButton) -> None:
     if ticket.status != TicketStatus.REFUNDED:
         turn.outcome.outputs.append(Toast(turn.t("button.stale")))
         return
@@ -60,17 +58,17 @@ async def _not_yet(turn: Turn, ticket: Ticket, argument: str) -> None:
     turn.say(turn.t("receipt.not_yet", reference=ticket.reference))
 
 
-async def _rate(turn: Turn, ticket: Ticket, argument: str) -> None:
-    if ticket.status != TicketStatus.REFUNDED or argument not in {"1", "2", "3", "4", "5"}:
+async def _rate(turn: Turn, ticket: Ticket, button: TicketButton) -> None:
+    if ticket.status != TicketStatus.REFUNDED or button.stars is None:
         turn.outcome.outputs.append(Toast(turn.t("button.stale")))
         return
-    ticket.rating = int(argument)
+    ticket.rating = button.stars
     turn.session.add(ticket)
-    turn.say(turn.t("receipt.rated", rating=argument))
+    turn.say(turn.t("receipt.rated", rating=str(button.stars)))
 
 
-async def _cancel(turn: Turn, ticket: Ticket, argument: str) -> None:
-    refund = await refund_of_ticket(turn.session, ticket_id=ticket.id)
+async def _cancel(turn: Turn, ticket: Ticket, button: TicketButton) -> None:
+    refund = await refund_of_ticket(turn.session, ticket_id=id_of(ticket))
     if ticket.status not in PAYER_CANCELLABLE or refund is not None:
         turn.say(turn.t("ticket.cannot_cancel", reference=ticket.reference,
                         status=turn.t(f"status.{ticket.status}")))
@@ -78,3 +76,11 @@ async def _cancel(turn: Turn, ticket: Ticket, argument: str) -> None:
     await move_ticket(turn.session, ticket, TicketStatus.CANCELLED, actor=f"payer:{turn.user.id}",
                       note="cancelled by the payer", now=turn.now)
     turn.say(turn.t("ticket.cancelled", reference=ticket.reference))
+
+
+ACTIONS = {
+    TicketAction.RECEIVED: _received,
+    TicketAction.NOT_YET: _not_yet,
+    TicketAction.RATE: _rate,
+    TicketAction.CANCEL: _cancel,
+}

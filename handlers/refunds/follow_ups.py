@@ -1,6 +1,7 @@
 """The sweep: claim tickets whose update is due (and ledger refunds due to settle), a batch at a time."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,7 +37,7 @@ class FollowUps:
         """Asks the provider again about requests it has not answered."""
         return RefundRequester(self.db, self.policy, self.clock)
 
-    async def _drain(self, run_batch, batch: int | None = None) -> int:
+    async def _drain(self, run_batch: Callable[[], Awaitable[int]], batch: int | None = None) -> int:
         total = 0
         while True:
             count = await run_batch()
@@ -69,6 +70,7 @@ class FollowUps:
                 # Ticket before refund, as everywhere else, so that two instances cannot deadlock.
                 ticket = await ticket_by_id(session, ticket_id=ticket_id, lock=True)
                 refund = await refund_by_id(session, refund_id=refund_id, lock=True)
+                assert ticket is not None and refund is not None  # neither is ever deleted
                 if refund.status != RefundStatus.PENDING:
                     continue  # landed or failed meanwhile by another hand
                 if not await land_refund(

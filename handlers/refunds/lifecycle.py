@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import CLOSED_STATUSES, Ticket, TicketAudit, TicketStatus
+from storage.models import CLOSED_STATUSES, Ticket, TicketAudit, TicketStatus, id_of
 
 S = TicketStatus
 ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
@@ -44,7 +44,7 @@ async def move_ticket(
         raise IllegalTransition(ticket.reference, ticket.status, to)
     session.add(
         TicketAudit(
-            ticket_id=ticket.id,
+            ticket_id=id_of(ticket),
             actor=actor,
             from_status=ticket.status,
             to_status=to.value,

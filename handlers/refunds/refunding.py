@@ -9,9 +9,11 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.buttons import STARS, TicketAction, TicketButton
 from handlers.delivery.notices import Notifier
 from handlers.durations import Eta
 from handlers.events import Button
+from handlers.matching import ChargeRole
 from handlers.money import Money
 from handlers.ports import PaymentProvider, RefundRequest, RefundState
 from handlers.refunds.lifecycle import move_ticket
@@ -26,6 +28,7 @@ from storage.models import (
     Transaction,
     TransactionStatus,
     User,
+    id_of,
 )
 from storage.refunds import live_refunds_of_charges, refund_by_id, refund_by_reference, refund_of_ticket
 from storage.tickets import matches_of, ticket_by_id
@@ -81,20 +84,28 @@ async def _when(session: AsyncSession, policy: RefundPolicy, ticket: Ticket, mom
 def landed_buttons(policy: RefundPolicy, ticket: Ticket, locale: str) -> tuple[tuple[Button, ...], ...]:
     """Received / Not yet, and a 1–5 rating."""
     texts = policy.notifier.texts
-    data = f"tk:{ticket.reference}"
+
+    def data(action: TicketAction, stars: int | None = None) -> str:
+        return TicketButton(ticket.reference, action, stars).pack()
+
     return (
         (
-            Button(texts.get(locale, "button.received"), f"{data}:received"),
-            Button(texts.get(locale, "button.not_yet"), f"{data}:notyet"),
+            Button(texts.get(locale, "button.received"), data(TicketAction.RECEIVED)),
+            Button(texts.get(locale, "button.not_yet"), data(TicketAction.NOT_YET)),
         ),
-        tuple(Button("⭐" * n if n < 3 else f"{n}⭐", f"{data}:rate:{n}") for n in range(1, 6)),
+        tuple(Button("⭐" * n if n < 3 else f"{n}⭐", data(TicketAction.RATE, n)) for n in STARS),
     )
 
 
 def received_button(policy: RefundPolicy, ticket: Ticket, locale: str) -> tuple[tuple[Button, ...], ...]:
     """The payer can tell us the money arrived before the provider does."""
     return (
-        (Button(policy.notifier.texts.get(locale, "button.received"), f"tk:{ticket.reference}:received"),),
+        (
+            Button(
+                policy.notifier.texts.get(locale, "button.received"),
+                TicketButton(ticket.reference, TicketAction.RECEIVED).pack(),
+            ),
+        ),
     )
 
 
@@ -144,7 +155,7 @@ def call_of(refund: Refund) -> RefundCall:
     """The provider call of a recorded refund."""
     money = Money.from_minor(refund.amount_minor, refund.currency)
     request = RefundRequest(refund.idempotency_key, refund.transaction_id, money)
-    return RefundCall(refund.id, refund.reference, request)
+    return RefundCall(id_of(refund), refund.reference, request)
 
 
 async def request_refund(
@@ -156,11 +167,11 @@ async def request_refund(
     Raises RefundExists, ChargeAlreadyRefunded or NoDuplicateCharge (ChargeChanged when the merchant's
     records no longer show the duplicate as paid at the ticket's amount), having changed nothing.
     """
-    latest = await refund_of_ticket(session, ticket_id=ticket.id)
+    latest = await refund_of_ticket(session, ticket_id=id_of(ticket))
     if latest is not None and latest.status != RefundStatus.FAILED:
         raise RefundExists(latest)
-    matches = await matches_of(session, ticket_id=ticket.id)
-    duplicates = [m.transaction_id for m in matches if m.role == "duplicate"]
+    matches = await matches_of(session, ticket_id=id_of(ticket))
+    duplicates = [m.transaction_id for m in matches if m.role == ChargeRole.DUPLICATE]
     if not duplicates:
         raise NoDuplicateCharge(f"ticket {ticket.reference} has no matched duplicate charge")
     taken = await live_refunds_of_charges(session, transaction_ids=duplicates)
@@ -177,7 +188,7 @@ async def request_refund(
             note = "approved" if attempt == 1 else f"refund retried (attempt {attempt})"
             await move_ticket(session, ticket, TicketStatus.APPROVED, actor=actor, note=note, now=now)
             refund = Refund(
-                ticket_id=ticket.id,
+                ticket_id=id_of(ticket),
                 reference=ticket.reference,
                 attempt=attempt,
                 idempotency_key=refund_key(ticket.reference, attempt),
@@ -339,11 +350,13 @@ async def fail_refund(
 
 
 async def _tell_failed(
-    session, policy: RefundPolicy, ticket: Ticket, state: RefundState, now: datetime
+    session: AsyncSession, policy: RefundPolicy, ticket: Ticket, state: RefundState, now: datetime
 ) -> None:
     locale = await _locale(session, ticket)
     reason = state.failure_reason or policy.notifier.texts.get(locale, "refund_failure.unknown")
-    dedupe = _per_attempt("refund_failed", (await refund_of_ticket(session, ticket_id=ticket.id)).attempt)
+    latest = await refund_of_ticket(session, ticket_id=id_of(ticket))
+    assert latest is not None  # the refund that failed
+    dedupe = _per_attempt("refund_failed", latest.attempt)
     await policy.notifier.tell_payer(
         session, ticket, "notice.refund_failed", now=now, dedupe=dedupe, reason=reason
     )
@@ -369,6 +382,7 @@ async def _hand_to_support(
         f"support.{event}",
         now=now,
         dedupe=dedupe or event,
+        photo_sha256=None,
         amount=_amount(ticket, notifier.support_locale),
         **params,
     )
@@ -380,7 +394,8 @@ async def lock_ticket_and_refund(session: AsyncSession, *, reference: str) -> tu
     if unlocked is None:
         return None
     ticket = await ticket_by_id(session, ticket_id=unlocked.ticket_id, lock=True)
-    refund = await refund_by_id(session, refund_id=unlocked.id, lock=True)
+    refund = await refund_by_id(session, refund_id=id_of(unlocked), lock=True)
+    assert ticket is not None and refund is not None  # neither is ever deleted
     return ticket, refund
 
 
@@ -418,7 +433,8 @@ async def record_provider_state(
         if wanted is RefundStatus.PENDING:
             return Applied.CHANGED
     if wanted is RefundStatus.SUCCEEDED and current in (RefundStatus.PENDING, RefundStatus.FAILED):
-        latest = await refund_of_ticket(session, ticket_id=ticket.id)
+        latest = await refund_of_ticket(session, ticket_id=id_of(ticket))
+        assert latest is not None  # at least `refund` itself
         if latest.id == refund.id and await land_refund(
             session, policy, ticket, refund, actor=actor, now=now, bank_reference=state.bank_reference
         ):
@@ -445,7 +461,8 @@ async def _late_success(
     A newer attempt the provider has not answered is withdrawn and never sent again. If another refund
     of the charge was accepted, the charge may be refunded twice: support is told, nothing is recorded.
     """
-    newer = await refund_of_ticket(session, ticket_id=ticket.id, lock=True)
+    newer = await refund_of_ticket(session, ticket_id=id_of(ticket), lock=True)
+    assert newer is not None  # at least `refund` itself
     if newer.id != refund.id and newer.status == RefundStatus.REQUESTED:
         _apply(newer, RefundState(RefundStatus.FAILED, f"withdrawn: {refund.idempotency_key} succeeded"), now)
         session.add(newer)
@@ -495,13 +512,15 @@ def retry_delay(requests_sent: int) -> timedelta:
 
 async def follow_up(session: AsyncSession, policy: RefundPolicy, ticket: Ticket, *, now: datetime) -> None:
     """A due status update: poll the provider first, so a landed refund is reported as landed."""
-    refund = await refund_of_ticket(session, ticket_id=ticket.id, lock=True)
+    refund = await refund_of_ticket(session, ticket_id=id_of(ticket), lock=True)
+    assert refund is not None  # a ticket waiting for its refund has one
     state = await policy.provider.refund_status(refund, now=now)
     if state.status != RefundStatus.PENDING and await record_provider_state(
         session, policy, ticket, refund, state, actor=f"provider:{refund.provider}", now=now
     ) is Applied.CHANGED:
         return
     locale = await _locale(session, ticket)
+    assert ticket.expected_landing_at is not None  # set when its refund started
     expected = await _when(session, policy, ticket, ticket.expected_landing_at)
     if ticket.escalated_at is None and policy.schedule.is_overdue(
         now=now, expected_landing=ticket.expected_landing_at

@@ -109,6 +109,7 @@ async def approve_and_send(
     [sent] = await RefundRequester(db, policy, clock).send_all([call])
     async with db.transaction() as session:
         ticket = await ticket_by_reference(session, reference=reference)
+    assert ticket is not None  # tickets are never deleted
     return ticket, sent
 
 

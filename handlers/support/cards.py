@@ -1,17 +1,31 @@
 """Ticket cards in the support group: posted when a ticket needs a person, kept in step with its status."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.buttons import DeskAction, DeskButton
 from handlers.events import Button
+from handlers.matching import ChargeRole
 from handlers.money import Money
 from handlers.ports import Clock, MessageGone, Messenger, ThreadGone
 from handlers.texts import Texts, format_moment, format_money
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
-from storage.models import OutboxMessage, PayerCheck, SupportCard, Ticket, TicketStatus, User
+from storage.models import (
+    OutboxMessage,
+    PayerCheck,
+    SupportCard,
+    Ticket,
+    TicketStatus,
+    Transaction,
+    User,
+    id_of,
+)
 from storage.support_cards import (
     card_of,
     cards_out_of_date,
@@ -21,6 +35,10 @@ from storage.support_cards import (
 )
 
 log = logging.getLogger(__name__)
+ROLE_MARKS: dict[str, str] = {
+    ChargeRole.DUPLICATE: "card.role_duplicate",
+    ChargeRole.ORIGINAL: "card.role_original",
+}
 ACTIONABLE = frozenset({TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, TicketStatus.NEEDS_INFO})
 WAITING_FOR_A_PERSON = frozenset(
     {TicketStatus.VERIFIED, TicketStatus.NEEDS_REVIEW, TicketStatus.NEEDS_INFO, TicketStatus.REFUND_FAILED}
@@ -47,7 +65,7 @@ class SupportSettings:
     agent_ids: frozenset[int] = frozenset()
     locale: str = "en"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    sla: timedelta = timedelta(hours=4)
+    sla: timedelta | None = timedelta(hours=4)  # None: SUPPORT_SLA=off, no pings
     topics: bool = False
     prompt_timeout: timedelta = timedelta(minutes=15)
 
@@ -59,7 +77,7 @@ class CardRenderer:
     texts: Texts
     support: SupportSettings
 
-    def t(self, key: str, **params) -> str:
+    def t(self, key: str, **params: object) -> str:
         return self.texts.get(self.support.locale, key, **params)
 
     def status(self, ticket: Ticket) -> str:
@@ -68,7 +86,9 @@ class CardRenderer:
     def topic_name(self, ticket: Ticket) -> str:
         return self.t("topic.name", reference=ticket.reference, status=self.status(ticket))
 
-    async def text(self, session, ticket: Ticket, card: SupportCard | None, now) -> str:
+    async def text(
+        self, session: AsyncSession, ticket: Ticket, card: SupportCard | None, now: datetime
+    ) -> str:
         locale, zone = self.support.locale, self.support.zone
         user = await session.get(User, ticket.user_id)
         money = Money.from_minor(ticket.amount_minor, ticket.currency)
@@ -87,12 +107,12 @@ class CardRenderer:
                 paid_at=format_moment(ticket.paid_at, zone, locale, day_only=ticket.paid_on_day_only),
             ),
         ]
-        charges = await charges_of_ticket(session, ticket_id=ticket.id)
+        charges = await charges_of_ticket(session, ticket_id=id_of(ticket))
         if charges:
             lines.append(self.t("card.charges_header"))
             for charge, role in charges[:6]:
                 amount = Money.from_minor(charge.amount_minor, charge.currency)
-                mark = {"duplicate": "card.role_duplicate", "original": "card.role_original"}.get(role)
+                mark = ROLE_MARKS.get(role)
                 lines.append(
                     self.t(
                         "card.charge_line",
@@ -113,11 +133,13 @@ class CardRenderer:
             lines.append(self.t("card.last_action", name=card.last_actor_name))
         return "\n".join(lines)
 
-    async def flags(self, session, ticket: Ticket, charges, now) -> list[str]:
+    async def flags(
+        self, session: AsyncSession, ticket: Ticket, charges: Sequence[tuple[Transaction, str]], now: datetime
+    ) -> list[str]:
         flags = [self.t("card.flag_not_payer")] if ticket.payer_check == PayerCheck.NOT_LINKED else []
         if ticket.evidence_sha256:
             others = await other_tickets_with_screenshot(
-                session, sha256=ticket.evidence_sha256, ticket_id=ticket.id
+                session, sha256=ticket.evidence_sha256, ticket_id=id_of(ticket)
             )
             if others:
                 flags.append(self.t("card.flag_same_screenshot", references=", ".join(others[:3])))
@@ -131,22 +153,27 @@ class CardRenderer:
         return flags
 
     def buttons(self, ticket: Ticket) -> Rows:
-        data = f"sd:{ticket.reference}"
+        def data(action: DeskAction) -> str:
+            return DeskButton(ticket.reference, action).pack()
+
         if ticket.status == TicketStatus.REFUND_FAILED:
             return (
                 (
-                    Button(self.t("desk.retry"), f"{data}:retry"),
-                    Button(self.t("desk.reject"), f"{data}:reject"),
+                    Button(self.t("desk.retry"), data(DeskAction.RETRY)),
+                    Button(self.t("desk.reject"), data(DeskAction.REJECT)),
                 ),
             )
         if ticket.status not in ACTIONABLE:
             return ()
         return (
             (
-                Button(self.t("desk.approve"), f"{data}:approve"),
-                Button(self.t("desk.reject"), f"{data}:reject"),
+                Button(self.t("desk.approve"), data(DeskAction.APPROVE)),
+                Button(self.t("desk.reject"), data(DeskAction.REJECT)),
             ),
-            (Button(self.t("desk.ask"), f"{data}:ask"), Button(self.t("desk.assign"), f"{data}:assign")),
+            (
+                Button(self.t("desk.ask"), data(DeskAction.ASK)),
+                Button(self.t("desk.assign"), data(DeskAction.ASSIGN)),
+            ),
         )
 
 
@@ -164,12 +191,19 @@ class CardPublisher:
     def support(self) -> SupportSettings:
         return self.renderer.support
 
+    @property
+    def chat_id(self) -> int:
+        """The support group: cards are only queued when one is configured."""
+        assert self.support.chat_id is not None
+        return self.support.chat_id
+
     async def deliver(self, message: OutboxMessage) -> None:
         """Post the card of `message.ticket_id`, unless it is already up (then the sync keeps it right)."""
         now = self.clock()
         async with self.db.transaction() as session:
             ticket = await session.get(Ticket, message.ticket_id)
-            card = await card_of(session, ticket_id=ticket.id)
+            assert ticket is not None  # a card message names its ticket
+            card = await card_of(session, ticket_id=id_of(ticket))
             if card is not None and card.message_id is not None:
                 card.shown_status = None  # redraw: the reason it was asked for again may show on it
                 session.add(card)
@@ -177,8 +211,8 @@ class CardPublisher:
             text = await self.renderer.text(session, ticket, card, now)
         thread_id, message_id, with_photo = await self._post(ticket, text, thread_id=None)
         async with self.db.transaction() as session:
-            card = await card_of(session, ticket_id=ticket.id) or SupportCard(
-                ticket_id=ticket.id, chat_id=self.support.chat_id, touched_at=now, created_at=now
+            card = await card_of(session, ticket_id=id_of(ticket)) or SupportCard(
+                ticket_id=id_of(ticket), chat_id=self.chat_id, touched_at=now, created_at=now
             )
             card.thread_id, card.message_id, card.with_photo = thread_id, message_id, with_photo
             card.shown_status = ticket.status
@@ -187,7 +221,7 @@ class CardPublisher:
     async def _post(
         self, ticket: Ticket, text: str, *, thread_id: int | None
     ) -> tuple[int | None, int, bool]:
-        chat = self.support.chat_id
+        chat = self.chat_id
         photo = self.evidence.load(ticket.evidence_sha256) if ticket.evidence_sha256 else None
         if self.support.topics and thread_id is None:
             thread_id = await self.messenger.create_topic(chat, self.renderer.topic_name(ticket))
@@ -237,7 +271,8 @@ class CardPublisher:
                 log.exception("could not refresh the card of %s", ticket.reference)
                 continue
             async with self.db.transaction() as session:
-                stored = await card_of(session, ticket_id=ticket.id, lock=True)
+                stored = await card_of(session, ticket_id=id_of(ticket), lock=True)
+                assert stored is not None  # cards are never deleted
                 stored.thread_id, stored.message_id, stored.with_photo = (
                     card.thread_id,
                     card.message_id,
@@ -248,7 +283,7 @@ class CardPublisher:
         return len(work)
 
     async def _refresh(self, card: SupportCard, ticket: Ticket, text: str) -> None:
-        chat, buttons = self.support.chat_id, self.renderer.buttons(ticket)
+        chat, buttons = self.chat_id, self.renderer.buttons(ticket)
         if self.support.topics and card.thread_id is not None:
             try:
                 await self.messenger.rename_topic(chat, card.thread_id, self.renderer.topic_name(ticket))
@@ -257,6 +292,7 @@ class CardPublisher:
                     ticket, text, thread_id=None
                 )
                 return
+        assert card.message_id is not None  # a card row is written once its message is posted
         try:
             await self.messenger.edit_card(
                 chat, card.message_id, with_photo=card.with_photo, text=text, buttons=buttons

@@ -4,13 +4,14 @@ import html
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from handlers.buttons import DeskAction, DeskButton, DraftButton
 from handlers.events import Button, Document, Event, EventKind, Output, Photo, Reply, Toast
 from handlers.money import Money
-from handlers.ports import Clock
+from handlers.ports import ChartDrawer, Clock
 from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     ChargeChanged,
@@ -29,11 +30,11 @@ from handlers.support.cards import (
     CardRenderer,
     SupportSettings,
 )
-from handlers.support.prompts import DraftButton, press_draft_button, start_prompt, take_agent_message
-from handlers.support.reports import build_stats, export_csv, queue_entry, stats_chart_png, stats_text
+from handlers.support.prompts import press_draft_button, start_prompt, take_agent_message
+from handlers.support.reports import build_stats, chart_labels, export_csv, queue_entry, stats_text
 from handlers.texts import format_moment, format_money
 from storage.database import Database
-from storage.models import Refund, RefundStatus, SupportCard, Ticket
+from storage.models import Refund, RefundStatus, SupportCard, Ticket, id_of
 from storage.outbox import TRANSACTIONAL, enqueue
 from storage.refunds import refund_of_ticket
 from storage.support_cards import card_of, cards_past_sla
@@ -69,12 +70,13 @@ class SupportDesk:
     renderer: CardRenderer
     policy: RefundPolicy
     clock: Clock
+    charts: ChartDrawer
 
     @property
     def support(self) -> SupportSettings:
         return self.renderer.support
 
-    def t(self, key: str, **params) -> str:
+    def t(self, key: str, **params: object) -> str:
         return self.renderer.t(key, **params)
 
     async def handle(self, event: Event) -> list[Output]:
@@ -117,31 +119,30 @@ class SupportDesk:
     # --- buttons on cards ---------------------------------------------------------------------
 
     async def _press(self, turn: DeskTurn) -> None:
-        prefix, reference, action = [*turn.event.button_data.split(":", 2), "", ""][:3]
-        ticket = (
-            await ticket_by_reference(turn.session, reference=reference, lock=True)
-            if prefix == "sd"
-            else None
+        button = DeskButton.parse(turn.event.button_data)
+        ticket = None if button is None else await ticket_by_reference(
+            turn.session, reference=button.reference, lock=True
         )
-        actions = {
-            "approve": self._approve,
-            "retry": self._approve,
-            "details": self._send_details,
-            "reject": self._prompt,
-            "ask": self._prompt,
-            "assign": self._assign,
-        }
-        if ticket is None or action not in actions:
+        if button is None or ticket is None:
             turn.outputs.append(Toast(self.t("button.stale")))
             return
-        card = await card_of(turn.session, ticket_id=ticket.id, lock=True)
+        action = button.action.value
+        actions = {
+            DeskAction.APPROVE: self._approve,
+            DeskAction.RETRY: self._approve,
+            DeskAction.DETAILS: self._send_details,
+            DeskAction.REJECT: self._prompt,
+            DeskAction.ASK: self._prompt,
+            DeskAction.ASSIGN: self._assign,
+        }
+        card = await card_of(turn.session, ticket_id=id_of(ticket), lock=True)
         if ticket.status not in ACTION_STATUSES.get(action, ACTIONABLE):
             who = card.last_actor_name if card and card.last_actor_name else "?"
             turn.outputs.append(
                 Toast(self.t("desk.too_late", status=self.t(f"status.{ticket.status}"), name=who))
             )
             return
-        await actions[action](turn, ticket, card, action)
+        await actions[button.action](turn, ticket, card, action)
         if card is not None:
             card.touched_at, card.sla_pings = turn.now, 0
             turn.session.add(card)
@@ -174,6 +175,7 @@ class SupportDesk:
         reference = refund.reference if refund else "?"
         params = {"reference": reference, "name": turn.agent}
         if sent.answer is Answer.FAILED:
+            assert refund is not None  # only an unknown answer comes without its refund
             reason = refund.failure_reason or self.t("refund_failure.unknown")
             return Reply(self.t("desk.approved_failed", reason=reason, **params))
         key = {Answer.PENDING: "desk.approved", Answer.SUCCEEDED: "desk.approved_landed"}.get(
@@ -194,10 +196,15 @@ class SupportDesk:
         }
         if refund.status != RefundStatus.SUCCEEDED:
             return Reply(self.t(f"desk.refund_exists_{refund.status}", **params))
-        data = f"sd:{ticket.reference}"
+        def data(action: DeskAction) -> str:
+            return DeskButton(ticket.reference, action).pack()
+
         buttons = (
-            (Button(self.t("desk.send_details"), f"{data}:details"),),
-            (Button(self.t("desk.ask"), f"{data}:ask"), Button(self.t("desk.reject"), f"{data}:reject")),
+            (Button(self.t("desk.send_details"), data(DeskAction.DETAILS)),),
+            (
+                Button(self.t("desk.ask"), data(DeskAction.ASK)),
+                Button(self.t("desk.reject"), data(DeskAction.REJECT)),
+            ),
         )
         return Reply(self.t("desk.refund_exists_succeeded", **params), buttons)
 
@@ -211,7 +218,7 @@ class SupportDesk:
         self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, _action: str
     ) -> None:
         """The refund had landed: send the payer its date and bank reference again, and close the ticket."""
-        refund = await refund_of_ticket(turn.session, ticket_id=ticket.id)
+        refund = await refund_of_ticket(turn.session, ticket_id=id_of(ticket))
         if refund is None or refund.status != RefundStatus.SUCCEEDED:
             turn.outputs.append(Toast(self.t("button.stale")))
             return
@@ -277,13 +284,13 @@ class SupportDesk:
         if ticket is None:
             turn.outputs.append(Reply(self.t("desk.unknown_ticket", reference=match[0])))
             return
-        card = await card_of(turn.session, ticket_id=ticket.id)
+        card = await card_of(turn.session, ticket_id=id_of(ticket))
         lines = [
             await self.renderer.text(turn.session, ticket, card, turn.now),
             "",
             self.t("desk.audit_header"),
         ]
-        for row in await audit_of(turn.session, ticket_id=ticket.id):
+        for row in await audit_of(turn.session, ticket_id=id_of(ticket)):
             lines.append(
                 self.t(
                     "desk.audit_line",
@@ -300,7 +307,8 @@ class SupportDesk:
         """/stats [days]: the figures, as a chart image with a short caption."""
         days = _days(turn.event.args)
         report = await build_stats(turn.session, days=days, now=turn.now, zone=self.support.zone)
-        turn.outputs.append(Photo(stats_chart_png(report), stats_text(report)[:1024]))
+        chart = self.charts.draw(report.per_day, chart_labels(report, self.t))
+        turn.outputs.append(Photo(chart, stats_text(report, self.t)[:1024]))
 
     async def export(self, turn: DeskTurn) -> None:
         """/export [days]: tickets and their audit trail as CSV."""
@@ -313,17 +321,18 @@ class SupportDesk:
 
     async def sweep_sla(self) -> int:
         """Ping tickets untouched for the SLA once, then at twice the SLA with a mention of every agent."""
-        if self.support.chat_id is None:
+        chat_id, allowed = self.support.chat_id, self.support.sla
+        if chat_id is None or allowed is None:  # no group, or SUPPORT_SLA=off: no pings
             return 0
         async with self.db.transaction() as session:
             now = self.clock()
             late = await cards_past_sla(
-                session, now=now, sla=self.support.sla, statuses=WAITING_FOR_A_PERSON, limit=100
+                session, now=now, sla=allowed, statuses=WAITING_FOR_A_PERSON, limit=100
             )
             for card, ticket in late:
                 card.sla_pings += 1
                 age = _age_text(now - card.touched_at)
-                sla = _age_text(self.support.sla)
+                sla = _age_text(allowed)
                 if card.sla_pings == 1:
                     text, mode = self.t("desk.sla_ping", reference=ticket.reference, age=age, sla=sla), None
                 else:
@@ -341,7 +350,7 @@ class SupportDesk:
                 await enqueue(
                     session,
                     dedupe_key=f"sla:{ticket.id}:{card.sla_pings}:{card.touched_at.isoformat()}",
-                    chat_id=self.support.chat_id,
+                    chat_id=chat_id,
                     text=text,
                     priority=TRANSACTIONAL,
                     not_before=now,
@@ -365,7 +374,7 @@ def _days(args: str) -> int:
     return min(max(int(head), 1), MAX_DAYS) if head.isdigit() else DEFAULT_DAYS
 
 
-def _age_text(age) -> str:
+def _age_text(age: timedelta) -> str:
     minutes = int(age.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)

@@ -1,19 +1,18 @@
 """Reject and Ask: the agent's next message in the thread is previewed, then sent, edited or dropped."""
 
 import hashlib
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from babel.dates import format_timedelta
 
+from handlers.buttons import DraftButton, DraftVerb
 from handlers.events import Button, ClearButtons, EventKind, Reply, Toast
 from handlers.payer.menu import LANGUAGE_NAMES
 from handlers.refunds.lifecycle import move_ticket
 from handlers.support.cards import ACTION_STATUSES, ACTIONABLE
 from handlers.texts import BABEL_LOCALES
-from storage.models import AgentPrompt, Ticket, TicketStatus
+from storage.models import AgentPrompt, Ticket, TicketStatus, id_of
 from storage.support_cards import card_in_thread, card_of, prompt_of, prompts_on_ticket, set_prompt
 from storage.tickets import ticket_by_reference
 
@@ -22,27 +21,6 @@ if TYPE_CHECKING:
 
 MAX_WORDS = 1000  # what a payer notice carries; the draft column holds 1024
 NOTICES = {"reject": ("notice.rejected", "reason"), "ask": ("notice.question", "question")}
-DRAFT_VERBS = ("send", "edit", "cancel")
-DRAFT_BUTTON = re.compile(r"sd:(RF-[A-Z0-9]{8}):(send|edit|cancel):([0-9a-f]{12})")
-
-
-@dataclass(frozen=True)
-class DraftButton:
-    """`sd:<reference>:<send|edit|cancel>:<tag>`: a preview's button, tied to one draft of one prompt."""
-
-    reference: str
-    verb: str
-    tag: str
-
-    @property
-    def data(self) -> str:
-        return f"sd:{self.reference}:{self.verb}:{self.tag}"
-
-    @classmethod
-    def parse(cls, data: str) -> "DraftButton | None":
-        """The button, or None for anything that is not exactly one (card buttons included)."""
-        match = DRAFT_BUTTON.fullmatch(data)
-        return cls(*match.groups()) if match else None
 
 
 def draft_tag(prompt: AgentPrompt) -> str:
@@ -79,7 +57,7 @@ def _clear_preview(turn: "DeskTurn") -> None:
 async def start_prompt(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, action: str) -> None:
     """Reject or Ask pressed: the agent's next message on this ticket becomes a draft (their only prompt)."""
     await set_prompt(
-        turn.session, agent_id=turn.event.person.id, ticket_id=ticket.id, action=action, now=turn.now
+        turn.session, agent_id=turn.event.person.id, ticket_id=id_of(ticket), action=action, now=turn.now
     )
     _say(desk, turn, f"desk.prompt_{action}", reference=ticket.reference, timeout=_timeout_text(desk))
 
@@ -93,6 +71,7 @@ async def take_agent_message(desk: "SupportDesk", turn: "DeskTurn") -> None:
     if card is None:
         return
     ticket = await session.get(Ticket, card.ticket_id, with_for_update=True)  # ticket, then prompt
+    assert ticket is not None  # a card's ticket is never deleted
     prompt = await prompt_of(session, agent_id=event.person.id, lock=True)
     if prompt is None or prompt.ticket_id != ticket.id:
         return  # an internal note: it never reaches the payer
@@ -125,8 +104,8 @@ async def _show_preview(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, p
     locale, text = await desk.policy.notifier.payer_text(turn.session, ticket, key, **{field: prompt.draft})
     tag = draft_tag(prompt)
     buttons = ((
-        *(Button(desk.t(f"desk.draft_{verb}"), DraftButton(ticket.reference, verb, tag).data)
-          for verb in DRAFT_VERBS),
+        *(Button(desk.t(f"desk.draft_{verb}"), DraftButton(ticket.reference, verb, tag).pack())
+          for verb in DraftVerb),
     ),)
     preview = desk.t("desk.preview", reference=ticket.reference, name=turn.agent,
                      language=LANGUAGE_NAMES.get(locale, locale), text=text)
@@ -145,12 +124,12 @@ async def press_draft_button(desk: "SupportDesk", turn: "DeskTurn", button: Draf
         or prompt.draft is None
         or draft_tag(prompt) != button.tag
     ):
-        others = await prompts_on_ticket(session, ticket_id=ticket.id) if ticket else []
+        others = await prompts_on_ticket(session, ticket_id=id_of(ticket)) if ticket else []
         theirs = any(p.agent_id != agent_id and draft_tag(p) == button.tag for p in others)
         turn.outputs.append(Toast(desk.t("desk.draft_not_yours" if theirs else "button.stale")))
         return
     _clear_preview(turn)
-    if button.verb == "edit" and not _expired(desk, prompt, turn.now):
+    if button.verb is DraftVerb.EDIT and not _expired(desk, prompt, turn.now):
         prompt.draft, prompt.created_at = None, turn.now  # the next message is the new draft
         session.add(prompt)
         _say(desk, turn, "desk.draft_rewrite", reference=ticket.reference, timeout=_timeout_text(desk))
@@ -159,7 +138,7 @@ async def press_draft_button(desk: "SupportDesk", turn: "DeskTurn", button: Draf
     if _expired(desk, prompt, turn.now):
         turn.outputs.append(Toast(desk.t("desk.draft_expired", reject=desk.t("desk.reject"),
                                          ask=desk.t("desk.ask"))))
-    elif button.verb == "cancel":
+    elif button.verb is DraftVerb.CANCEL:
         _say(desk, turn, "desk.draft_cancelled", reference=ticket.reference)
     else:
         await _send(desk, turn, ticket, prompt)
@@ -167,7 +146,8 @@ async def press_draft_button(desk: "SupportDesk", turn: "DeskTurn", button: Draf
 
 async def _send(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, prompt: AgentPrompt) -> None:
     session, words, actor = turn.session, prompt.draft, f"agent:{turn.event.person.id}"
-    card = await card_of(session, ticket_id=ticket.id, lock=True)
+    assert words is not None  # only a previewed draft is sent
+    card = await card_of(session, ticket_id=id_of(ticket), lock=True)
     if not _may_still(prompt.action, ticket):  # someone acted while the preview waited
         turn.outputs.append(Reply(desk.t(
             "desk.draft_too_late", reference=ticket.reference, status=desk.t(f"status.{ticket.status}"),

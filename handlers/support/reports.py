@@ -2,20 +2,17 @@
 
 import csv
 import io
-import itertools
-import math
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.money import Money
-from storage.models import Refund, Ticket, TicketAudit, TicketStatus
+from handlers.ports import ChartLabels
+from storage.models import Refund, Ticket, TicketAudit, TicketStatus, id_of
 from storage.support_queries import audit_since, refunds_of, tickets_created_since
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -31,16 +28,6 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Numbers the bot writes itself (from an int or a Decimal): a leading "-" there is a sign, never a formula.
 NUMBER_COLUMNS = frozenset({"user_id", "amount"})
-
-STATS_TEXTS = {
-    "stats.title": "Duplicate-charge tickets, last {days} {day_word} ({first} – {last})",
-    "stats.counts": "Filed: {filed} · confirmed duplicates: {confirmed} · refunds landed: {landed}",
-    "stats.first_action": "First action (median): {duration}",
-    "stats.landing": "Filing to landing (median): {duration}",
-    "stats.by_status": "By status: {statuses}",
-    "stats.none": "none",
-    "stats.no_data": "n/a",
-}
 
 
 @dataclass
@@ -79,17 +66,19 @@ async def build_stats(session: AsyncSession, *, days: int, now: datetime, zone: 
     trails = trails_by_ticket(await audit_since(session, since=since))
     refunds = {refund.ticket_id: refund for refund in await refunds_of(session, ticket_ids=ids_of(tickets))}
     landings = {
-        t.id: landing for t in tickets if (landing := time_to_landing(t, refunds.get(t.id))) is not None
+        id_of(t): landing
+        for t in tickets
+        if (landing := time_to_landing(t, refunds.get(id_of(t)))) is not None
     }
     first_actions = [
-        delay for t in tickets if (delay := first_action_delay(t, trails.get(t.id, []))) is not None
+        delay for t in tickets if (delay := first_action_delay(t, trails.get(id_of(t), []))) is not None
     ]
     return StatsReport(
         days=days,
         since=since,
         by_status=count_by_status(tickets),
         filed=len(tickets),
-        duplicates_confirmed=sum(1 for t in tickets if filed_as_verified(trails.get(t.id, []))),
+        duplicates_confirmed=sum(1 for t in tickets if filed_as_verified(trails.get(id_of(t), []))),
         refunds_landed=len(landings),
         median_first_action=median_duration(first_actions),
         median_time_to_landing=median_duration(list(landings.values())),
@@ -141,7 +130,11 @@ def time_to_landing(ticket: Ticket, refund: Refund | None) -> timedelta | None:
 
 def median_duration(durations: Sequence[timedelta]) -> timedelta | None:
     """The median of some durations; None when there are none."""
-    return statistics.median(durations) if durations else None
+    if not durations:
+        return None
+    # statistics.median's arithmetic, which its type stubs allow for numbers only
+    ordered, middle = sorted(durations), len(durations) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def tickets_per_day(
@@ -172,13 +165,11 @@ def duration_text(duration: timedelta) -> str:
     return f"{seconds}s"
 
 
-def stats_text(report: StatsReport, texts_get: Callable[[str], str] | None = None) -> str:
-    """A short plain-text summary; `texts_get` maps a key to a template for another language."""
+Say = Callable[..., str]  # a message key and its placeholders → the sentence in the reader's language
 
-    def say(key: str, **params: object) -> str:
-        template = texts_get(key) if texts_get else STATS_TEXTS[key]
-        # A catalog without the key hands the key back; fall back to English then.
-        return (STATS_TEXTS[key] if template in ("", key) else template).format(**params)
+
+def stats_text(report: StatsReport, say: Say) -> str:
+    """A short plain-text summary, in the language of `say`."""
 
     def maybe(duration: timedelta | None) -> str:
         return duration_text(duration) if duration is not None else say("stats.no_data")
@@ -186,7 +177,7 @@ def stats_text(report: StatsReport, texts_get: Callable[[str], str] | None = Non
     first, last = _period_bounds(report)
     statuses = ", ".join(f"{status} {count}" for status, count in report.by_status.items())
     return "\n".join([
-        say("stats.title", days=report.days, day_word=_day_word(report.days), first=first, last=last),
+        say("stats.title", days=report.days, day_word=_day_word(report.days, say), first=first, last=last),
         say("stats.counts", filed=report.filed, confirmed=report.duplicates_confirmed,
             landed=report.refunds_landed),
         say("stats.first_action", duration=maybe(report.median_first_action)),
@@ -195,173 +186,31 @@ def stats_text(report: StatsReport, texts_get: Callable[[str], str] | None = Non
     ])
 
 
+def chart_labels(report: StatsReport, say: Say) -> ChartLabels:
+    """The chart's title, axis titles and legend, in the language of `say`."""
+    return ChartLabels(
+        title=say("stats.chart_title", days=report.days, day_word=_day_word(report.days, say)),
+        count_axis=say("stats.chart_count_axis"),
+        landing_axis=say("stats.chart_landing_axis"),
+        count_legend=say("stats.chart_count_legend"),
+        landing_legend=say("stats.chart_landing_legend"),
+    )
+
+
 def _period_bounds(report: StatsReport) -> tuple[str, str]:
     if not report.per_day:
         return report.since.date().isoformat(), report.since.date().isoformat()
     return report.per_day[0][0].isoformat(), report.per_day[-1][0].isoformat()
 
 
-def _day_word(days: int) -> str:
-    return "day" if days == 1 else "days"
-
-
-CHART_SIZE = (900, 500)
-PLOT_LEFT, PLOT_TOP, PLOT_RIGHT, PLOT_BOTTOM = 90, 70, 810, 400
-TICKS = 5
-MAX_DAY_LABELS = 15
-BAR_COLOR = (66, 133, 244)
-LINE_COLOR = (230, 110, 20)
-AXIS_COLOR = (70, 70, 70)
-GRID_COLOR = (228, 228, 228)
-TEXT_COLOR = (33, 33, 33)
-
-
-def stats_chart_png(report: StatsReport) -> bytes:
-    """A PNG: tickets filed per day as bars, median hours to landing as a line on a second scale."""
-    image = Image.new("RGB", CHART_SIZE, "white")
-    draw = ImageDraw.Draw(image)
-    counts = [count for _, count, _ in report.per_day]
-    hours = [_hours(median) for _, _, median in report.per_day]
-    count_step = _nice_step(max(counts, default=0), smallest=1)
-    hours_step = _nice_step(max((h for h in hours if h is not None), default=0), smallest=0.1)
-    _draw_title(draw, f"Duplicate-charge tickets, last {report.days} {_day_word(report.days)}")
-    _draw_scales(draw, count_step, hours_step)
-    slots = _slot_centers(len(report.per_day))
-    _draw_bars(draw, slots, counts, count_step * TICKS)
-    _draw_landing_line(draw, slots, hours, hours_step * TICKS)
-    _draw_day_labels(draw, slots, [day for day, _, _ in report.per_day])
-    _draw_axis_titles(image)
-    _draw_legend(draw)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
-def _hours(duration: timedelta | None) -> float | None:
-    return None if duration is None else duration.total_seconds() / 3600
-
-
-def _nice_step(maximum: float, *, smallest: float) -> float:
-    """The smallest 1-2-5 step (at least `smallest`) whose TICKS steps cover `maximum`."""
-    step, factors = smallest, (2, 2.5, 2)
-    index = 0
-    while step * TICKS < maximum:
-        step = round(step * factors[index % 3], 6)
-        index += 1
-    return step
-
-
-def _tick_label(value: float) -> str:
-    return f"{value:g}"
-
-
-def _plot_height() -> int:
-    return PLOT_BOTTOM - PLOT_TOP
-
-
-def _y_of(value: float, top_value: float) -> float:
-    return PLOT_BOTTOM - _plot_height() * (value / top_value if top_value else 0)
-
-
-def _draw_title(draw: ImageDraw.ImageDraw, title: str) -> None:
-    draw.text((CHART_SIZE[0] / 2, 30), title, font=_font(22), fill=TEXT_COLOR, anchor="mm")
-
-
-def _draw_scales(draw: ImageDraw.ImageDraw, count_step: float, hours_step: float) -> None:
-    font = _font(13)
-    for tick in range(TICKS + 1):
-        y = _y_of(tick, TICKS)
-        if tick:
-            draw.line([(PLOT_LEFT, y), (PLOT_RIGHT, y)], fill=GRID_COLOR)
-        draw.text((PLOT_LEFT - 8, y), _tick_label(count_step * tick), font=font, fill=BAR_COLOR, anchor="rm")
-        draw.text((PLOT_RIGHT + 8, y), _tick_label(round(hours_step * tick, 6)), font=font, fill=LINE_COLOR,
-                  anchor="lm")
-    draw.line([(PLOT_LEFT, PLOT_TOP), (PLOT_LEFT, PLOT_BOTTOM), (PLOT_RIGHT, PLOT_BOTTOM),
-               (PLOT_RIGHT, PLOT_TOP)], fill=AXIS_COLOR, width=1)
-
-
-def _slot_centers(count: int) -> list[tuple[float, float]]:
-    """(x of the centre, slot width) for each day."""
-    width = (PLOT_RIGHT - PLOT_LEFT) / max(count, 1)
-    return [(PLOT_LEFT + width * (index + 0.5), width) for index in range(count)]
-
-
-def _draw_bars(draw: ImageDraw.ImageDraw, slots: list[tuple[float, float]], counts: list[int],
-               top_value: float) -> None:
-    font = _font(12)
-    for (x, width), count in zip(slots, counts, strict=True):
-        if not count:
-            continue
-        half = min(width * 0.3, 30)
-        top = _y_of(count, top_value)
-        draw.rectangle([(x - half, top), (x + half, PLOT_BOTTOM - 1)], fill=BAR_COLOR)
-        if width >= 22:
-            draw.text((x, top - 4), str(count), font=font, fill=TEXT_COLOR, anchor="mb")
-
-
-def _draw_landing_line(draw: ImageDraw.ImageDraw, slots: list[tuple[float, float]],
-                       hours: list[float | None], top_value: float) -> None:
-    points = [None if h is None else (x, _y_of(h, top_value)) for (x, _), h in zip(slots, hours, strict=True)]
-    for start, end in itertools.pairwise(points):
-        if start and end:
-            draw.line([start, end], fill=LINE_COLOR, width=3)
-    for point in points:
-        if point:
-            x, y = point
-            draw.ellipse([(x - 4, y - 4), (x + 4, y + 4)], fill=LINE_COLOR, outline="white")
-
-
-def _draw_day_labels(draw: ImageDraw.ImageDraw, slots: list[tuple[float, float]], days: list[date]) -> None:
-    font = _font(12)
-    every = math.ceil(len(days) / MAX_DAY_LABELS) or 1
-    for index, ((x, _), day) in enumerate(zip(slots, days, strict=True)):
-        # Counted from the last day, so today always has its label.
-        if (len(days) - 1 - index) % every == 0:
-            draw.line([(x, PLOT_BOTTOM), (x, PLOT_BOTTOM + 4)], fill=AXIS_COLOR)
-            draw.text((x, PLOT_BOTTOM + 8), f"{day:%m-%d}", font=font, fill=TEXT_COLOR, anchor="mt")
-
-
-def _draw_axis_titles(image: Image.Image) -> None:
-    font = _font(14)
-    middle = (PLOT_TOP + PLOT_BOTTOM) / 2
-    _paste_rotated_text(image, "Tickets filed", font, BAR_COLOR, center=(30, middle), angle=90)
-    right_middle = (CHART_SIZE[0] - 30, middle)
-    _paste_rotated_text(image, "Median hours to landing", font, LINE_COLOR, center=right_middle, angle=270)
-
-
-def _paste_rotated_text(image: Image.Image, text: str, font, color: tuple[int, int, int], *,
-                        center: tuple[float, float], angle: int) -> None:
-    _, _, right, bottom = font.getbbox(text)
-    label = Image.new("RGBA", (int(right) + 2, int(bottom) + 2), (255, 255, 255, 0))
-    ImageDraw.Draw(label).text((0, 0), text, font=font, fill=color)
-    rotated = label.rotate(angle, expand=True)
-    corner = (int(center[0] - rotated.width / 2), int(center[1] - rotated.height / 2))
-    image.paste(rotated, corner, rotated)
-
-
-def _draw_legend(draw: ImageDraw.ImageDraw) -> None:
-    font = _font(13)
-    y = CHART_SIZE[1] - 40
-    bar_text, line_text = "Tickets filed per day", "Median hours to landing"
-    bar_width = draw.textlength(bar_text, font=font)
-    line_width = draw.textlength(line_text, font=font)
-    x = (CHART_SIZE[0] - (14 + 6 + bar_width + 30 + 24 + 6 + line_width)) / 2
-    draw.rectangle([(x, y - 7), (x + 14, y + 7)], fill=BAR_COLOR)
-    draw.text((x + 20, y), bar_text, font=font, fill=TEXT_COLOR, anchor="lm")
-    x += 20 + bar_width + 30
-    draw.line([(x, y), (x + 24, y)], fill=LINE_COLOR, width=3)
-    draw.ellipse([(x + 8, y - 4), (x + 16, y + 4)], fill=LINE_COLOR)
-    draw.text((x + 30, y), line_text, font=font, fill=TEXT_COLOR, anchor="lm")
+def _day_word(days: int, say: Say) -> str:
+    return say("stats.day_one") if days == 1 else say("stats.day_many")
 
 
 async def export_csv(session: AsyncSession, *, days: int, now: datetime, zone: ZoneInfo = UTC_ZONE) -> bytes:
     """Every audit entry of the tickets filed in the period, one CSV row each (UTF-8 with BOM for Excel)."""
     since = period_start(days=days, now=now, zone=zone)
-    tickets = {ticket.id: ticket for ticket in await tickets_created_since(session, since=since)}
+    tickets = {id_of(ticket): ticket for ticket in await tickets_created_since(session, since=since)}
     audit = await audit_since(session, since=since)
     refunds = {refund.ticket_id: refund for refund in await refunds_of(session, ticket_ids=list(tickets))}
     buffer = io.StringIO()
@@ -404,8 +253,10 @@ def audit_csv_row(ticket: Ticket, row: TicketAudit, refund: Refund | None) -> li
     ]
 
 
-def sla_state(age: timedelta, sla: timedelta) -> str:
+def sla_state(age: timedelta, sla: timedelta | None) -> str:
     """A waiting ticket's SLA state: breached once the SLA is reached, due soon past 75% of it, else ok."""
+    if sla is None:
+        return "off"
     if age >= sla:
         return "breached"
     if age > sla * SLA_WARNING_SHARE:
@@ -413,7 +264,7 @@ def sla_state(age: timedelta, sla: timedelta) -> str:
     return "ok"
 
 
-def queue_entry(ticket: Ticket, *, now: datetime, sla: timedelta) -> tuple[str, str, str]:
+def queue_entry(ticket: Ticket, *, now: datetime, sla: timedelta | None) -> tuple[str, str, str]:
     """(reference, age like "3h 20m", SLA state) of a ticket waiting in the support queue."""
     age = max(now - ticket.created_at, timedelta(0))
     return ticket.reference, duration_text(age), sla_state(age, sla)

@@ -20,11 +20,12 @@ def get_chat(state: SandboxState, params: Params) -> dict[str, Any]:
 
 @bot_method("getChatMember")
 def get_chat_member(state: SandboxState, params: Params) -> dict[str, Any]:
-    """Return one member's status: the bot administers groups, the first member owns them."""
+    """Return one member's status: the bot's is set per group (administrator unless told), the first member
+    owns the group."""
     chat = state.chat(params.values.get("chat_id"))
     user_id = params.required_integer("user_id")
     if user_id == state.bot.id:
-        status = "member" if chat.type == "private" else "administrator"
+        status = "member" if chat.type == "private" else chat.bot_status
         return member(state.bot.as_user(), status)
     user = state.users.get(user_id)
     if user is None:
@@ -34,11 +35,11 @@ def get_chat_member(state: SandboxState, params: Params) -> dict[str, Any]:
 
 @bot_method("getChatAdministrators")
 def get_chat_administrators(state: SandboxState, params: Params) -> list[dict[str, Any]]:
-    """Return the group's owner and the bot."""
+    """Return the group's owner and the bot (when it is an administrator there)."""
     chat = state.chat(params.values.get("chat_id"))
     if chat.type == "private":
         raise bad_request("there are no administrators in the private chat")
-    admins = [member(state.bot.as_user(), "administrator")]
+    admins = [member(state.bot.as_user(), "administrator")] if chat.bot_status == "administrator" else []
     if chat.member_ids and chat.member_ids[0] in state.users:
         admins.insert(0, member(state.users[chat.member_ids[0]].as_user(), "creator"))
     return admins

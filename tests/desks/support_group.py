@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
+from bot.charts import PillowChartDrawer
 from handlers.events import Attachment, ClearButtons, Event, EventKind, Output, Person, Reply, Toast
 from handlers.payer.desk import PayerDesk
 from handlers.payer.turn import IntakeRules
+from handlers.ports import ChartDrawer
 from handlers.support.cards import CardRenderer, SupportSettings
 from handlers.support.desk import SupportDesk
 from handlers.texts import Texts
@@ -35,10 +37,11 @@ class Screenshots:
         return buffer.getvalue()
 
 
-def support_desk(db, clock: Clock, policy, prompt_timeout: timedelta = timedelta(minutes=15)) -> SupportDesk:
-    settings = SupportSettings(chat_id=GROUP, agent_ids=frozenset({ALICE.id, BOB.id}),
+def support_desk(db, clock: Clock, policy, prompt_timeout: timedelta = timedelta(minutes=15), *,
+                 locale: str = "en", charts: ChartDrawer | None = None) -> SupportDesk:
+    settings = SupportSettings(chat_id=GROUP, agent_ids=frozenset({ALICE.id, BOB.id}), locale=locale,
                                prompt_timeout=prompt_timeout)
-    return SupportDesk(db, CardRenderer(TEXTS, settings), policy, clock)
+    return SupportDesk(db, CardRenderer(TEXTS, settings), policy, clock, charts or PillowChartDrawer())
 
 
 def payer_desk(db, clock: Clock, policy, tmp_path) -> PayerDesk:

@@ -259,7 +259,7 @@ def test_prompt_timeout_is_a_setting_carried_to_the_support_desk():
     settings = load_settings(bot_token="1:x", prompt_timeout="5m")
     services = Services(settings=settings, db=None, texts=TEXTS, evidence=None, clock=None, provider=None)
     assert services.support_settings().prompt_timeout == timedelta(minutes=5)
-    assert load_settings(bot_token="1:x").prompt_timeout == "15m"
+    assert load_settings(bot_token="1:x").prompt_timeout == timedelta(minutes=15)
     for wrong in ("off", "0m", "soon"):
         with pytest.raises(ConfigError, match="PROMPT_TIMEOUT"):
             load_settings(bot_token="1:x", prompt_timeout=wrong)

@@ -4,13 +4,14 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from bot import scheduler
 from bot.aiogram_runtime.app import AiogramRunner
 from bot.config import load_settings
 from bot.wiring import Services, build_services
@@ -19,11 +20,20 @@ from storage.payer_links import link_payers
 from storage.transactions import save_transactions
 from telegram_sandbox.client import SandboxClient, button_data
 from telegram_sandbox.server import TelegramSandbox
-from tests.conftest import POSTGRES_URL, PostgresSchema
+from tests.conftest import POSTGRES_URL, emptied_postgres, migrated_sqlite_file
 from tests.doubles import Clock
+from tests.sandbox.helpers import sandbox_session
 
 TOKEN = "424242:sandbox-secret-token"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 16:00 in Asia/Shanghai
+# The sweeps and the outbox drain tick this often here (every second or more in production), so a test
+# that moved the clock or caused a message waits milliseconds, not a second, for the bot to notice.
+QUICK_TICK = timedelta(milliseconds=100)
+
+
+@pytest.fixture(autouse=True)
+def _quick_ticks(monkeypatch) -> None:
+    monkeypatch.setattr(scheduler, "DELIVERY_TICK", QUICK_TICK)
 
 
 def image_bytes(kind: str = "PNG", size: tuple[int, int] = (40, 60)) -> bytes:
@@ -54,7 +64,7 @@ class BotHarness:
         self.database_url, self.engine_options = database_url, engine_options
         self.clock = Clock(NOW)
         self.running: RunningBot | None = None
-        self.overrides: dict = {"quiet_hours": "off", "sweep_interval": "1s"}
+        self.overrides: dict = {"quiet_hours": "off", "sweep_interval": QUICK_TICK}
 
     async def start(self) -> RunningBot:
         settings = load_settings(
@@ -65,6 +75,7 @@ class BotHarness:
         services = await build_services(settings, clock=self.clock,
                                         engine_options=self.engine_options)
         runner = AiogramRunner(services)
+        runner.bot.session = sandbox_session(self.sandbox_url)
         task = asyncio.create_task(runner.run(handle_signals=False))
         self.running = RunningBot(services, runner, task)
         return self.running
@@ -111,19 +122,16 @@ async def client(sandbox) -> AsyncIterator[SandboxClient]:
 
 @pytest.fixture(params=["sqlite"])
 async def harness(request, sandbox, tmp_path) -> AsyncIterator[BotHarness]:
-    """The bot on SQLite (and, where a test asks for it, on PostgreSQL)."""
+    """The bot on SQLite (and, where a test asks for it, on PostgreSQL), its database already migrated."""
     if request.param == "postgresql":
-        pg = PostgresSchema()
-        await pg.create()
+        pg = await emptied_postgres()
         bot = BotHarness(sandbox.url, tmp_path / "data", POSTGRES_URL, pg.engine_options())
     else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'bot.sqlite3'}"
-        bot, pg = BotHarness(sandbox.url, tmp_path / "data", url, {}), None
+        path = await migrated_sqlite_file(tmp_path / "data" / "bot.sqlite3")
+        bot = BotHarness(sandbox.url, tmp_path / "data", f"sqlite+aiosqlite:///{path}", {})
     await bot.start()
     yield bot
     await bot.stop()
-    if pg:
-        await pg.drop()
 
 
 class Payer:

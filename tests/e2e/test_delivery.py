@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bot.aiogram_runtime.messenger import AiogramMessenger
 from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
@@ -17,6 +15,7 @@ from telegram_sandbox.client import SandboxClient
 from telegram_sandbox.rate_limits import RateLimits
 from telegram_sandbox.server import TelegramSandbox
 from tests.doubles import Clock
+from tests.sandbox.helpers import sandbox_session
 
 TOKEN = "515151:delivery-token"
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -39,7 +38,7 @@ async def client(sandbox) -> AsyncIterator[SandboxClient]:
 
 @pytest.fixture
 async def bot(sandbox) -> AsyncIterator[Bot]:
-    telegram = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(sandbox.url)))
+    telegram = Bot(TOKEN, session=sandbox_session(sandbox.url))
     yield telegram
     await telegram.session.close()
 
@@ -131,7 +130,7 @@ async def test_server_errors_retry_with_backoff_then_give_up(db, bot, client):
 
 async def test_the_enforced_limits_are_respected(db, bot, tmp_path):
     async with TelegramSandbox(token=TOKEN, rate_limits=RateLimits(global_per_second=30)) as limited:
-        telegram = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(limited.url)))
+        telegram = Bot(TOKEN, session=sandbox_session(limited.url))
         async with SandboxClient(limited.url) as users, telegram.session:
             chats = list(range(400, 440))
             for chat in chats:

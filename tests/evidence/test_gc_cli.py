@@ -45,7 +45,7 @@ async def test_gc_removes_old_unused_screenshots_and_stray_files_and_says_so(tmp
 
 def test_the_evidence_settings_have_defaults():
     settings = load_settings(bot_token="1:x")
-    assert (settings.evidence_retention, settings.evidence_quota_mb) == ("7d", 50)
+    assert (settings.evidence_retention, settings.evidence_quota_mb) == (timedelta(days=7), 50)
 
 
 @pytest.mark.parametrize("bad", [{"evidence_retention": "a week"}, {"evidence_quota_mb": 0}])

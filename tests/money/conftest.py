@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from bot.charts import PillowChartDrawer
 from handlers.delivery.notices import Notifier
 from handlers.durations import Eta, QuietHours, parse_intervals
 from handlers.events import Attachment, Button, Event, EventKind, Output, Person, Reply, Toast
@@ -224,6 +225,7 @@ def make_world(db, tmp_path, *, auto_limit: str | None = "500") -> World:
         CardRenderer(TEXTS, SupportSettings(SUPPORT_CHAT, frozenset({AGENT}), "en", SHANGHAI)),
         policy,
         clock,
+        PillowChartDrawer(),
     )
     return World(db, clock, merchant, payers, support)
 

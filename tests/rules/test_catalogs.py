@@ -52,10 +52,12 @@ def test_chinese_is_really_chinese():
 
 
 def test_keys_built_at_run_time_exist():
+    from bot.runners.shared import MENU_COMMANDS
     from handlers.payer.intake import EXPECTED
     from handlers.payer.menu import HELP_TOPICS
     from storage.models import TicketStatus
 
     built = {f"status.{s.value}" for s in TicketStatus} | set(EXPECTED.values())
     built |= {f"help.{t}.{part}" for t in HELP_TOPICS for part in ("question", "answer")}
+    built |= {f"command_menu.{command}" for command in MENU_COMMANDS}
     assert built - set(TEXTS.catalogs["en"]) == set()

@@ -1,5 +1,6 @@
 """Support report rules: SLA states, durations, the summary text, the chart, the period."""
 
+import dataclasses
 import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,12 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from bot.charts import BAR_COLOR, LINE_COLOR, PillowChartDrawer
+from handlers.ports import ChartLabels
 from handlers.support.reports import (
-    BAR_COLOR,
     CSV_COLUMNS,
-    LINE_COLOR,
     StatsReport,
     audit_csv_row,
+    chart_labels,
     count_by_status,
     duration_text,
     filed_as_verified,
@@ -22,14 +24,23 @@ from handlers.support.reports import (
     queue_entry,
     sla_state,
     spreadsheet_safe,
-    stats_chart_png,
     stats_text,
 )
+from handlers.texts import Texts
 from storage.models import Refund, Ticket, TicketAudit
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SLA = timedelta(hours=4)
+TEXTS = Texts.load()
+
+
+def english(key: str, **params: object) -> str:
+    return TEXTS.get("en", key, **params)
+
+
+def chinese(key: str, **params: object) -> str:
+    return TEXTS.get("zh", key, **params)
 
 
 @pytest.mark.parametrize(("age", "state"), [
@@ -132,7 +143,7 @@ WEEK = [(date(2026, 11, 20) + timedelta(days=i), count, median) for i, (count, m
 def test_stats_text_sums_up_the_report():
     text = stats_text(report(WEEK, by_status={"refunded": 20, "needs_review": 12}, duplicates_confirmed=25,
                              refunds_landed=20, median_first_action=timedelta(hours=3, minutes=20),
-                             median_time_to_landing=timedelta(days=2, hours=4)))
+                             median_time_to_landing=timedelta(days=2, hours=4)), english)
     assert text.splitlines() == [
         "Duplicate-charge tickets, last 7 days (2026-11-20 – 2026-11-26)",
         "Filed: 32 · confirmed duplicates: 25 · refunds landed: 20",
@@ -142,15 +153,31 @@ def test_stats_text_sums_up_the_report():
     ]
 
 
-def test_stats_text_without_data_and_with_a_translation():
+def test_stats_text_without_data_and_in_chinese():
     empty = report([(date(2026, 11, 26), 0, None)])
-    assert stats_text(empty).splitlines()[2:] == [
+    assert stats_text(empty, english).splitlines() == [
+        "Duplicate-charge tickets, last 1 day (2026-11-26 – 2026-11-26)",
+        "Filed: 0 · confirmed duplicates: 0 · refunds landed: 0",
         "First action (median): n/a", "Filing to landing (median): n/a", "By status: none",
     ]
-    chinese = {"stats.first_action": "首次处理（中位数）：{duration}"}
-    lines = stats_text(empty, texts_get=lambda key: chinese.get(key, key)).splitlines()
-    assert lines[0] == "Duplicate-charge tickets, last 1 day (2026-11-26 – 2026-11-26)"
-    assert lines[2] == "首次处理（中位数）：n/a"
+    assert stats_text(empty, chinese).splitlines() == [
+        "重复扣款工单，最近 1 天（2026-11-26 – 2026-11-26）",
+        "已提交：0 · 确认重复：0 · 退款已到账：0",
+        "首次处理（中位数）：暂无数据", "提交到退款到账（中位数）：暂无数据", "按状态：无",
+    ]
+
+
+def test_chart_labels_come_from_the_catalogs():
+    assert chart_labels(report(WEEK), english) == ChartLabels(
+        "Duplicate-charge tickets, last 7 days", "Tickets filed", "Median hours to landing",
+        "Tickets filed per day", "Median hours to landing",
+    )
+    assert chart_labels(report(WEEK), chinese).title == "重复扣款工单，最近 7 天"
+    assert chart_labels(report([(date(2026, 11, 26), 0, None)]), english).title.endswith("last 1 day")
+
+
+def stats_chart_png(stats: StatsReport) -> bytes:
+    return PillowChartDrawer().draw(stats.per_day, chart_labels(stats, english))
 
 
 def decode(png: bytes) -> Image.Image:
@@ -194,6 +221,15 @@ def test_chart_without_data_still_has_axes_and_no_bars(per_day):
     # The legend has the bar colour; the empty plot area has none.
     assert pixels_of(plot, BAR_COLOR) == 0
     assert pixels_of(plot, LINE_COLOR) == 0
+
+
+def test_chart_draws_the_labels_it_is_given():
+    labels = chart_labels(report(WEEK), english)
+    drawn = decode(PillowChartDrawer().draw(WEEK, labels))
+    retitled = decode(PillowChartDrawer().draw(WEEK, dataclasses.replace(labels, title="Another title")))
+    title_band, plot = (0, 0, 900, 60), (95, 75, 805, 395)
+    assert drawn.crop(title_band).tobytes() != retitled.crop(title_band).tobytes()
+    assert drawn.crop(plot).tobytes() == retitled.crop(plot).tobytes()
 
 
 def test_chart_of_one_day_with_a_landing():

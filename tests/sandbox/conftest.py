@@ -8,12 +8,12 @@ import pytest
 from aiogram import Bot
 
 from telegram_sandbox import RateLimits, SandboxClient, TelegramSandbox
-from tests.sandbox.helpers import TOKEN, USER_ID, FakeClock, aiogram_bot
+from tests.sandbox.helpers import BOT_USERNAME, TOKEN, USER_ID, FakeClock, aiogram_bot
 
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[TelegramSandbox]:
-    running = TelegramSandbox(token=TOKEN)
+    running = TelegramSandbox(token=TOKEN, bot_username=BOT_USERNAME)
     await running.start()
     yield running
     await running.stop()
@@ -26,7 +26,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def limited_sandbox(clock: FakeClock) -> AsyncIterator[TelegramSandbox]:
-    running = TelegramSandbox(token=TOKEN, rate_limits=RateLimits(), clock=clock)
+    running = TelegramSandbox(token=TOKEN, bot_username=BOT_USERNAME, rate_limits=RateLimits(), clock=clock)
     await running.start()
     yield running
     await running.stop()

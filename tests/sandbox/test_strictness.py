@@ -5,13 +5,11 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from telegram_sandbox import SandboxClient, TelegramSandbox
-from tests.sandbox.helpers import TOKEN, png_bytes
+from tests.sandbox.helpers import TOKEN, aiogram_bot, png_bytes
 
 
 def one_button(**fields: str) -> InlineKeyboardMarkup:
@@ -119,7 +117,7 @@ async def test_bad_markdown_v2(bot: Bot, user: int) -> None:
 
 
 async def test_wrong_token(sandbox: TelegramSandbox) -> None:
-    wrong = Bot("123456:wrong", session=AiohttpSession(api=TelegramAPIServer.from_base(sandbox.url)))
+    wrong = aiogram_bot(sandbox.url, token="123456:wrong")
     try:
         with pytest.raises(TelegramUnauthorizedError, match="Unauthorized"):
             await wrong.get_me()

@@ -125,6 +125,17 @@ async def test_groups_need_members_and_a_sender(bot: Bot, client: SandboxClient,
     assert updates[0].my_chat_member.new_chat_member.status == "administrator"
 
 
+async def test_a_group_can_have_the_bot_as_a_plain_member(bot: Bot, client: SandboxClient, user: int) -> None:
+    await client.create_group(GROUP_ID, "Refund desk", member_ids=[user], bot_status="member")
+    me = await bot.get_me()
+    assert (await bot.get_chat_member(GROUP_ID, me.id)).status == "member"
+    assert [admin.status for admin in await bot.get_chat_administrators(GROUP_ID)] == ["creator"]
+    updates = await bot.get_updates(timeout=0)
+    assert updates[0].my_chat_member.new_chat_member.status == "member"
+    with pytest.raises(SandboxError, match="bot_status"):
+        await client.create_group(GROUP_ID, "Refund desk", member_ids=[user], bot_status="owner")
+
+
 async def test_forum_topics(bot: Bot, client: SandboxClient, user: int) -> None:
     await client.create_group(GROUP_ID, "Disputes", is_forum=True, member_ids=[user])
     topic = await bot.create_forum_topic(GROUP_ID, "Case 17")

@@ -116,7 +116,7 @@ def test_the_clock_prunes_hourly():
 
 def test_retention_settings_are_read_and_checked():
     settings = load_settings(bot_token="1:x", processed_updates_retention="3d", outbox_retention="off")
-    assert (settings.processed_updates_retention, settings.outbox_retention) == ("3d", "off")
+    assert (settings.processed_updates_retention, settings.outbox_retention) == (timedelta(days=3), None)
     with pytest.raises(ConfigError, match=r"PROCESSED_UPDATES_RETENTION: .*at least 24h"):
         load_settings(bot_token="1:x", processed_updates_retention="12h")
     with pytest.raises(ConfigError, match="OUTBOX_RETENTION"):

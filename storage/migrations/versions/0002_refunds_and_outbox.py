@@ -6,7 +6,7 @@ Create Date: 2026-11-26 13:09:25.078781
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from storage.types import UTCDateTime
