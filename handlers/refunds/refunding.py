@@ -39,6 +39,7 @@ LEDGER = "ledger"
 ANSWER_WAIT = timedelta(minutes=2)
 RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 5, 10, 20, 30))
 TELL_SUPPORT_AFTER = 3  # unanswered tries before support is told the provider is silent
+WITHDRAWN = "withdrawn: "  # the failure reason of an attempt stopped because an earlier one succeeded
 
 
 class NoDuplicateCharge(ValueError):
@@ -443,6 +444,14 @@ async def record_provider_state(
     if wanted is RefundStatus.FAILED and current is RefundStatus.PENDING:
         if await fail_refund(session, policy, ticket, refund, state, actor=actor, now=now):
             return Applied.CHANGED
+    withdrawn = refund.failure_reason or ""
+    if wanted is RefundStatus.PENDING and withdrawn.startswith(WITHDRAWN):
+        # We withdrew this attempt after an earlier one succeeded, but the provider took it after all.
+        log.error("refund %s: accepted by the provider after it was withdrawn: possible double refund",
+                  refund.idempotency_key)
+        await _hand_to_support(session, policy, ticket, "double_refund", now=now,
+                               dedupe=f"double_refund:{refund.attempt}", refund_key=refund.idempotency_key,
+                               other=withdrawn.removeprefix(WITHDRAWN).split(" ", 1)[0])
     return Applied.CONFLICT
 
 
@@ -464,7 +473,7 @@ async def _late_success(
     newer = await refund_of_ticket(session, ticket_id=id_of(ticket), lock=True)
     assert newer is not None  # at least `refund` itself
     if newer.id != refund.id and newer.status == RefundStatus.REQUESTED:
-        _apply(newer, RefundState(RefundStatus.FAILED, f"withdrawn: {refund.idempotency_key} succeeded"), now)
+        _apply(newer, RefundState(RefundStatus.FAILED, f"{WITHDRAWN}{refund.idempotency_key} succeeded"), now)
         session.add(newer)
         await session.flush()  # frees the charge before this attempt becomes its live refund
         note = f"{newer.idempotency_key} withdrawn: {refund.idempotency_key} succeeded"

@@ -247,12 +247,15 @@ async def test_a_deleted_topic_is_recreated(harness, payer, client, desk):
     # The ticket moves on (e.g. approved from the command line).
     await approve_and_send(services.db, services.refund_policy(), lambda: NOW, reference=reference,
                            actor=f"agent:{ALICE}")
-    reposted = await next_matching(
-        client, GROUP, before, lambda m: card_like(m) and "refund on its way" in body(m)
-    )
+    reposted = await next_matching(client, GROUP, before, card_like)
     assert reposted["message_thread_id"] != card["message_thread_id"]
+    # The sync may catch the ticket approved (its refund recorded, the provider not yet answered) and
+    # re-post the card then; the provider's answer then edits it in place.
+    if "refund on its way" not in body(reposted):
+        await edit_showing(client, reposted, "refund on its way")
     created = [c["params"]["name"] for c in await client.calls("createForumTopic")]
-    assert created == [f"{reference} · duplicate confirmed", f"{reference} · refund on its way"]
+    assert created[0] == f"{reference} · duplicate confirmed" and len(created) == 2
+    assert created[1] in (f"{reference} · refund approved", f"{reference} · refund on its way")
 
 
 async def test_sla_pings_once_then_again_with_every_agent(harness, payer, client, desk):

@@ -79,6 +79,20 @@ async def test_a_late_success_withdraws_an_unanswered_retry_so_it_is_never_sent(
     assert any("landed" in m.dedupe_key for m in await world.outbox(ANN))
 
 
+async def test_a_withdrawn_retry_accepted_after_all_warns_of_a_double_refund(manual_world: World):
+    """The retry was withdrawn when attempt 1 succeeded late, but the provider then accepts it too."""
+    world = manual_world
+    reference = await failed_then_retried(world, "timeout")
+    await push(world, reference, SUCCEEDED)
+
+    applied = await push(world, f"{reference}-2", RefundState(RefundStatus.PENDING))
+
+    assert applied is Applied.CONFLICT  # the merchant hears 409
+    [told] = support_texts(await world.outbox(SUPPORT_CHAT), "double_refund")
+    assert f"{reference}-2" in told and reference in told and "twice" in told
+    assert [r.status for r in await world.refunds()] == ["succeeded", "failed"]
+
+
 async def test_a_late_success_while_the_retry_is_accepted_warns_of_a_double_refund(manual_world: World):
     world = manual_world
     reference = await failed_then_retried(world, "pending")
