@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -22,13 +21,9 @@ from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     NoDuplicateCharge,
     RefundExists,
-    RefundPolicy,
-    land_refund,
-    lock_ticket_and_refund,
+    land_by_reference,
 )
 from handlers.refunds.requests import Answer, approve_and_send
-from storage.models import RefundStatus, Ticket
-from storage.refunds import refund_of_ticket
 from storage.tickets import all_tickets
 
 BOT_NAME, BOT_USERNAME = "Refund Assistant", "refund_assistant_bot"  # how the sandbox presents this bot
@@ -193,23 +188,6 @@ async def mark_landed(settings: Settings, arguments) -> int:
             return 1
         print(f"{ticket.reference}: refunded")
     return 0
-
-
-async def land_by_reference(
-    session, policy: RefundPolicy, *, reference: str, bank_reference: str | None, now: datetime
-) -> Ticket | None:
-    """Land the ticket's latest attempt (named by ticket reference or key); None if nothing may land."""
-    locked = await lock_ticket_and_refund(session, reference=reference)
-    if locked is None:
-        return None
-    ticket, _named = locked
-    # A ticket reference is also its first attempt's key: after a retry, the operator means the live one.
-    latest = await refund_of_ticket(session, ticket_id=ticket.id, lock=True)
-    if latest.status not in (RefundStatus.PENDING, RefundStatus.FAILED):
-        return None  # requested: nobody accepted it yet; succeeded: landed already
-    landed = await land_refund(session, policy, ticket, latest, actor="operator:cli", now=now,
-                               bank_reference=bank_reference)
-    return ticket if landed else None
 
 
 async def collect_evidence(settings: Settings, arguments) -> int:

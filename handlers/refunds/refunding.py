@@ -400,6 +400,30 @@ async def lock_ticket_and_refund(session: AsyncSession, *, reference: str) -> tu
     return ticket, refund
 
 
+async def land_by_reference(
+    session: AsyncSession,
+    policy: RefundPolicy,
+    *,
+    reference: str,
+    bank_reference: str | None,
+    now: datetime,
+    actor: str = "operator:cli",
+) -> Ticket | None:
+    """Land the ticket's latest attempt (named by ticket reference or key); None if nothing may land."""
+    locked = await lock_ticket_and_refund(session, reference=reference)
+    if locked is None:
+        return None
+    ticket, _named = locked
+    # A ticket reference is also its first attempt's key: after a retry, the operator means the live one.
+    latest = await refund_of_ticket(session, ticket_id=id_of(ticket), lock=True)
+    assert latest is not None  # a locked refund exists
+    if latest.status not in (RefundStatus.PENDING, RefundStatus.FAILED):
+        return None  # requested: nobody accepted it yet; succeeded: landed already
+    landed = await land_refund(session, policy, ticket, latest, actor=actor, now=now,
+                               bank_reference=bank_reference)
+    return ticket if landed else None
+
+
 class Applied(StrEnum):
     """What a provider's word did to a refund."""
 
@@ -447,11 +471,8 @@ async def record_provider_state(
     withdrawn = refund.failure_reason or ""
     if wanted is RefundStatus.PENDING and withdrawn.startswith(WITHDRAWN):
         # We withdrew this attempt after an earlier one succeeded, but the provider took it after all.
-        log.error("refund %s: accepted by the provider after it was withdrawn: possible double refund",
-                  refund.idempotency_key)
-        await _hand_to_support(session, policy, ticket, "double_refund", now=now,
-                               dedupe=f"double_refund:{refund.attempt}", refund_key=refund.idempotency_key,
-                               other=withdrawn.removeprefix(WITHDRAWN).split(" ", 1)[0])
+        earlier = withdrawn.removeprefix(WITHDRAWN).split(" ", 1)[0]
+        await _warn_double_refund(session, policy, ticket, refund, other_key=earlier, now=now)
     return Applied.CONFLICT
 
 
@@ -482,11 +503,7 @@ async def _late_success(
     others = [r for r in (live.get(refund.transaction_id), newer) if r and r.id != refund.id]
     other = next((r for r in others if r.status != RefundStatus.FAILED), None)
     if other is not None:
-        log.error("refund %s: provider says succeeded while %s is %s: possible double refund",
-                  refund.idempotency_key, other.idempotency_key, other.status)
-        await _hand_to_support(session, policy, ticket, "double_refund", now=now,
-                               dedupe=f"double_refund:{refund.attempt}", refund_key=refund.idempotency_key,
-                               other=other.idempotency_key)
+        await _warn_double_refund(session, policy, ticket, refund, other_key=other.idempotency_key, now=now)
         return Applied.CONFLICT
     if not await land_refund(
         session, policy, ticket, refund, actor=actor, now=now, bank_reference=state.bank_reference
@@ -497,6 +514,18 @@ async def _late_success(
     await _hand_to_support(session, policy, ticket, "late_success", now=now,
                            dedupe=f"late_success:{refund.attempt}", refund_key=refund.idempotency_key)
     return Applied.CHANGED
+
+
+async def _warn_double_refund(
+    session: AsyncSession, policy: RefundPolicy, ticket: Ticket, refund: Refund, *, other_key: str,
+    now: datetime,
+) -> None:
+    """Two attempts on one charge were both taken by the provider: support must recover one."""
+    log.error("refund %s: taken by the provider while %s was too: possible double refund",
+              refund.idempotency_key, other_key)
+    await _hand_to_support(session, policy, ticket, "double_refund", now=now,
+                           dedupe=f"double_refund:{refund.attempt}", refund_key=refund.idempotency_key,
+                           other=other_key)
 
 
 async def record_no_answer(

@@ -12,8 +12,6 @@ from storage.models import SupportCard
 from storage.outbox import messages_to
 from tests.money.conftest import SUPPORT_CHAT, World, make_world
 
-PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))
-
 
 class ForumGroup:
     """The Messenger port for a forum supergroup whose topics an admin may delete."""
@@ -54,9 +52,7 @@ def world(db, tmp_path) -> World:
 
 
 async def test_a_notice_into_a_deleted_topic_recreates_it_and_then_arrives(world: World, tmp_path):
-    await world.records(*PAID_TWICE)
-    await world.report(7)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(7)
     forum = ForumGroup()
     renderer = world.support.renderer
     renderer.support.topics = True

@@ -21,7 +21,7 @@ from handlers.money import Money
 from handlers.payer.desk import PayerDesk
 from handlers.payer.turn import IntakeRules
 from handlers.ports import ProviderError, RefundRequest, RefundState
-from handlers.refunds.refunding import RefundPolicy
+from handlers.refunds.refunding import RefundPolicy, request_refund
 from handlers.refunds.status_schedule import UpdateSchedule
 from handlers.support.cards import CardRenderer, SupportSettings
 from handlers.support.desk import SupportDesk
@@ -29,6 +29,7 @@ from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
 from storage.models import OutboxMessage, Refund, RefundStatus, Ticket
 from storage.payer_links import link_payers
+from storage.tickets import ticket_by_id
 from storage.transactions import save_transactions
 from tests.doubles import Clock
 
@@ -93,6 +94,7 @@ class Merchant:
 
 
 _update_ids = itertools.count(1)
+PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))  # order A1, no payer named
 
 
 def outputs_text(outputs: list[Output]) -> str:
@@ -184,6 +186,20 @@ class World:
         async with self.db.transaction() as session:
             await save_transactions(session, rows=rows)
             await link_payers(session, links=list((telegram or {}).items()), source="records", now=NOW)
+
+    async def reported_duplicate(self, user_id: int) -> Ticket:
+        """Order A1 charged twice (no payer named), reported by `user_id`: the one ticket filed."""
+        await self.records(*PAID_TWICE)
+        await self.report(user_id)
+        [ticket] = await self.tickets()
+        return ticket
+
+    async def record_request_unsent(self, ticket: Ticket) -> None:
+        """Approve and record the refund request, as a sender that dies before calling the provider."""
+        async with self.db.transaction() as session:
+            locked = await ticket_by_id(session, ticket_id=ticket.id, lock=True)
+            assert locked is not None
+            await request_refund(session, self.payers.policy, locked, actor="agent:501", now=NOW)
 
     async def tickets(self) -> list[Ticket]:
         async with self.db.transaction() as session:

@@ -13,16 +13,15 @@ from bot.providers.ledger import LedgerProvider
 from handlers.ports import RefundState
 from handlers.refunds.follow_ups import FollowUps
 from handlers.refunds.lifecycle import move_ticket
-from handlers.refunds.refunding import Applied, lock_ticket_and_refund, record_provider_state, request_refund
+from handlers.refunds.refunding import Applied, lock_ticket_and_refund, record_provider_state
 from handlers.refunds.requests import RefundRequester
 from storage.models import RefundStatus, TicketStatus
 from storage.tickets import ticket_by_id
 from storage.transactions import save_transactions
 from tests.conftest import make_sqlite
-from tests.money.conftest import NOW, SUPPORT_CHAT, World, outputs_text
+from tests.money.conftest import NOW, PAID_TWICE, SUPPORT_CHAT, World, outputs_text
 
 ANN, BOB = 7, 8
-PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))
 SUCCEEDED = RefundState(RefundStatus.SUCCEEDED, bank_reference="BR-LATE")
 
 
@@ -40,9 +39,7 @@ def sweep(world: World) -> FollowUps:
 
 async def failed_then_retried(world: World, retry_answer: str) -> str:
     """Ann's refund is refused, the agent presses Retry and the merchant answers `retry_answer`."""
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["failed", retry_answer])
     await world.agent_presses(f"sd:{ticket.reference}:approve")
     await world.agent_presses(f"sd:{ticket.reference}:retry")
@@ -139,9 +136,7 @@ async def test_a_late_success_after_the_ticket_was_rejected_still_counts_the_cha
 async def test_a_charge_changed_in_the_records_since_the_report_is_not_refunded(manual_world: World, change):
     """E.g. the merchant refunded the duplicate by hand, then re-imported its records."""
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     row = {"transaction_id": "tx2", "order_id": "A1", "payer_id": "", "amount_minor": 9900, "currency": "CNY",
            "status": "succeeded", "created_at": NOW - timedelta(minutes=59), "method": None}
     async with world.db.transaction() as session:
@@ -159,7 +154,7 @@ async def test_a_charge_changed_in_the_records_since_the_report_is_not_refunded(
 async def test_an_operator_landing_by_ticket_reference_after_a_retry_lands_the_live_attempt(
     manual_world: World,
 ):
-    from bot.cli import land_by_reference
+    from handlers.refunds.refunding import land_by_reference
 
     world = manual_world
     reference = await failed_then_retried(world, "pending")
@@ -174,12 +169,10 @@ async def test_an_operator_landing_by_ticket_reference_after_a_retry_lands_the_l
 
 
 async def test_an_operator_cannot_land_a_refund_that_is_still_requested(manual_world: World):
-    from bot.cli import land_by_reference
+    from handlers.refunds.refunding import land_by_reference
 
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["timeout"])
     await world.agent_presses(f"sd:{ticket.reference}:approve")
 
@@ -194,9 +187,7 @@ async def test_an_operator_cannot_land_a_refund_that_is_still_requested(manual_w
 async def test_received_on_a_ledger_refund_that_is_still_requested_lands_nothing(manual_world: World):
     world = manual_world
     world.merchant.name = "ledger"
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["timeout"])
     await world.agent_presses(f"sd:{ticket.reference}:approve")
 
@@ -213,12 +204,8 @@ async def test_the_ledger_settles_only_after_it_accepted_a_request_that_was_late
     world = manual_world
     world.payers.policy = replace(world.payers.policy, provider=LedgerProvider(timedelta(hours=1)))
     world.support.policy = world.payers.policy
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
-    async with world.db.transaction() as session:
-        locked = await ticket_by_id(session, ticket_id=ticket.id, lock=True)
-        await request_refund(session, world.payers.policy, locked, actor="agent:501", now=NOW)
+    ticket = await world.reported_duplicate(ANN)
+    await world.record_request_unsent(ticket)
 
     world.clock.now = NOW + timedelta(hours=3)
     await sweep(world).sweep()
@@ -253,9 +240,7 @@ async def test_a_payer_cannot_cancel_while_a_refund_is_requested_or_press_someon
     manual_world: World,
 ):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["timeout"])
     await world.agent_presses(f"sd:{ticket.reference}:approve")
 
@@ -271,9 +256,7 @@ async def test_a_payer_cannot_cancel_while_a_refund_is_requested_or_press_someon
 
 async def test_cancel_racing_approve_ends_either_cancelled_or_refunded_never_both(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
 
     await asyncio.gather(world.press(ANN, f"tk:{ticket.reference}:cancel"),
                          world.agent_presses(f"sd:{ticket.reference}:approve"))
@@ -290,9 +273,7 @@ async def test_cancel_racing_approve_ends_either_cancelled_or_refunded_never_bot
 async def test_a_second_not_yet_reaches_support_again(world: World):
     from tests.money.test_one_refund_per_charge import land_everything
 
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     await land_everything(world)
     await world.press(ANN, f"tk:{ticket.reference}:notyet")
     await world.agent_presses(f"sd:{ticket.reference}:approve")
@@ -313,12 +294,8 @@ async def test_a_second_not_yet_reaches_support_again(world: World):
 async def test_two_instances_sweeping_at_once_send_a_requested_refund_once(manual_world: World):
     """A request recorded, its sender died; two instances' sweeps then run at the same moment."""
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
-    async with world.db.transaction() as session:
-        locked = await ticket_by_id(session, ticket_id=ticket.id, lock=True)
-        await request_refund(session, world.payers.policy, locked, actor="agent:501", now=NOW)
+    ticket = await world.reported_duplicate(ANN)
+    await world.record_request_unsent(ticket)
     world.clock.now = NOW + timedelta(minutes=2)
     world.merchant.gate = asyncio.Event()
 
@@ -336,9 +313,7 @@ async def test_two_instances_sweeping_at_once_send_a_requested_refund_once(manua
 
 async def test_a_provider_raising_an_unexpected_error_leaves_the_outcome_unknown(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
 
     async def broken(request, *, now):
         world.merchant.keys.append(request.reference)

@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import Refund, RefundStatus
-from tests.money.conftest import NOW, SUPPORT_CHAT, World, outputs_text
+from tests.money.conftest import NOW, PAID_TWICE, SUPPORT_CHAT, World, outputs_text
 
 ANN, BOB = 7, 8
-PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))
 
 
 async def land_everything(world: World) -> None:

@@ -3,13 +3,11 @@
 from datetime import timedelta
 
 from handlers.refunds.follow_ups import FollowUps
-from handlers.refunds.refunding import TELL_SUPPORT_AFTER, request_refund
+from handlers.refunds.refunding import TELL_SUPPORT_AFTER
 from storage.models import SupportCard
-from storage.tickets import ticket_by_id
-from tests.money.conftest import NOW, SUPPORT_CHAT, World, outputs_text
+from tests.money.conftest import NOW, PAID_TWICE, SUPPORT_CHAT, World, outputs_text
 
 ANN = 7
-PAID_TWICE = (("tx1", "A1", "", "succeeded"), ("tx2", "A1", "", "succeeded"))
 
 
 def sweep(world: World) -> FollowUps:
@@ -39,12 +37,8 @@ async def test_a_timeout_during_auto_approval_keeps_the_request_and_a_second_tap
 async def test_a_crash_between_recording_and_calling_is_healed_by_the_sweep(manual_world: World):
     """The request was committed, then the process died before calling: the sweep calls, once."""
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
-    async with world.db.transaction() as session:
-        locked = await ticket_by_id(session, ticket_id=ticket.id, lock=True)
-        await request_refund(session, world.payers.policy, locked, actor="agent:501", now=NOW)
+    ticket = await world.reported_duplicate(ANN)
+    await world.record_request_unsent(ticket)
     # … and here the process died, before the call.
 
     world.clock.now = NOW + timedelta(minutes=1)
@@ -59,9 +53,7 @@ async def test_a_crash_between_recording_and_calling_is_healed_by_the_sweep(manu
 
 async def test_the_agent_is_told_the_outcome_is_unknown_never_that_nothing_changed(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["timeout"])
 
     answer = outputs_text(await world.agent_presses(f"sd:{ticket.reference}:approve"))
@@ -76,9 +68,7 @@ async def test_the_agent_is_told_the_outcome_is_unknown_never_that_nothing_chang
 
 async def test_support_hears_once_when_the_provider_stays_silent(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["timeout"] * 10)
     await world.agent_presses(f"sd:{ticket.reference}:approve")
 
@@ -97,9 +87,7 @@ async def test_support_hears_once_when_the_provider_stays_silent(manual_world: W
 
 async def test_a_refused_refund_offers_retry_and_reject_and_retry_is_a_new_attempt(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["failed"])
 
     answer = outputs_text(await world.agent_presses(f"sd:{ticket.reference}:approve"))
@@ -121,9 +109,7 @@ async def test_a_refused_refund_offers_retry_and_reject_and_retry_is_a_new_attem
 
 async def test_acting_on_a_failed_refund_stops_the_sla_pings(manual_world: World):
     world = manual_world
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     world.merchant.script.extend(["failed"])
     await world.agent_presses(f"sd:{ticket.reference}:approve")
     async with world.db.transaction() as session:
@@ -138,9 +124,7 @@ async def test_acting_on_a_failed_refund_stops_the_sla_pings(manual_world: World
 
 
 async def test_approve_after_not_yet_says_what_exists_and_creates_nothing(world: World):
-    await world.records(*PAID_TWICE)
-    await world.report(ANN)
-    [ticket] = await world.tickets()
+    ticket = await world.reported_duplicate(ANN)
     from tests.money.test_one_refund_per_charge import land_everything
 
     await land_everything(world)
