@@ -7,23 +7,31 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import redact_secrets
 from bot.runners import RunnerUnavailable, runner_factory
 from bot.startup_checks import check_start_up
-from bot.transaction_import import read_csv, save_all
-from bot.wiring import Services, build_services
+from bot.transaction_import import RefundsWithoutCharge, import_summary, read_file, save_all
+from bot.wiring import Services, build_services, utc_now
+from handlers.durations import parse_duration
+from handlers.exports.detect import UnknownExport
 from handlers.money import Money
+from handlers.monitor.arrivals import Source, charges_arrived_by_id
+from handlers.payer.deep_link import make_token
 from handlers.refunds.lifecycle import IllegalTransition
 from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     NoDuplicateCharge,
+    RefundCall,
     RefundExists,
     land_by_reference,
 )
-from handlers.refunds.requests import Answer, approve_and_send
+from handlers.refunds.requests import Answer, approve_and_send, send_refund_requests
 from storage.tickets import all_tickets
 
 BOT_NAME, BOT_USERNAME = "Refund Assistant", "refund_assistant_bot"  # how the sandbox presents this bot
@@ -34,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="migrate the database, then run the bot (long polling)")
     commands.add_parser("migrate", help="migrate the database to the latest schema")
-    importer = commands.add_parser("import-transactions", help="import the merchant's CSV export")
+    importer = commands.add_parser(
+        "import-transactions",
+        help="import the merchant's transactions: our CSV, a WeChat Pay or Alipay bill, or a Stripe export",
+    )
     importer.add_argument("file", type=Path)
     importer.add_argument("--no-progress", action="store_true", help="no progress bar")
     tickets = commands.add_parser("tickets", help="list tickets, or approve one")
@@ -47,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     landed = refund_actions.add_parser("mark-landed", help="the refund arrived (ledger provider)")
     landed.add_argument("reference")
     landed.add_argument("--bank-reference", default=None)
+    payers = commands.add_parser("payers", help="link Telegram users to the merchant's payer ids")
+    payer_actions = payers.add_subparsers(dest="action", required=True)
+    link = payer_actions.add_parser("link", help="print a signed deep link that links its opener to PAYER_ID")
+    link.add_argument("payer_id")
+    link.add_argument("--ttl", default=None, help="how long the link works (e.g. 7d; default LINK_TTL)")
     commands.add_parser(
         "gc", help="delete screenshots nothing refers to after EVIDENCE_RETENTION, and stray evidence files"
     )
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in str(error).splitlines():
             print(f"refund-bot: configuration error: {problem}", file=sys.stderr)
         return 2
-    redact_secrets(settings.bot_token.get_secret_value(), settings.merchant_webhook_secret.get_secret_value())
+    redact_secrets(settings.bot_token.get_secret_value(), settings.merchant_webhook_secret.get_secret_value(),
+                   settings.link_secret.get_secret_value())
     action = {
         "run": run_bot,
         "migrate": migrate,
@@ -83,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "tickets": approve_ticket if getattr(arguments, "action", None) == "approve" else list_tickets,
         "refunds": mark_landed,
         "gc": collect_evidence,
+        "payers": link_payer,
     }[arguments.command]
     return asyncio.run(action(settings, arguments))
 
@@ -98,14 +116,10 @@ async def run_bot(settings: Settings, arguments) -> int:
         return failed
     http = None
     async with opened(settings) as services:
-        if settings.payment_provider == "webhook":
-            from bot.http_api import refund_status_app, serve_http
+        if settings.merchant_webhook_secret.get_secret_value():  # whatever the provider
+            from bot.http_api import serve_merchant_endpoints
 
-            secret = settings.merchant_webhook_secret.get_secret_value()
-            app = refund_status_app(services.db, services.refund_policy(), secret, services.clock)
-            http = await serve_http(app, settings.http_host, settings.http_port)
-            logging.getLogger(__name__).info("refund status endpoint on http://%s:%s/api/refunds/",
-                                             settings.http_host, settings.http_port)
+            http = await serve_merchant_endpoints(services)
         try:
             await make_runner(services).run()
         finally:
@@ -122,21 +136,44 @@ async def migrate(settings: Settings, arguments) -> int:
 
 
 async def import_transactions(settings: Settings, arguments) -> int:
-    """Import a CSV of transactions: every row, or none if any row is bad."""
+    """Import a transactions export (layout told by its header): every row, or none if any row is bad."""
     path: Path = arguments.file
     progress = not arguments.no_progress
-    report = read_csv(path, settings.zone, progress=progress)
+    try:
+        report = read_file(path, settings.zone, progress=progress)
+    except UnknownExport as error:
+        print(f"refund-bot: {path}: {error}", file=sys.stderr)
+        return 2
     if report.problems:
-        for line, reason in report.problems[:50]:
-            print(f"{path}:{line}: {reason}", file=sys.stderr)
-        if len(report.problems) > 50:
-            print(f"… and {len(report.problems) - 50} more problems", file=sys.stderr)
-        print(f"refund-bot: nothing imported: {len(report.problems)} bad row(s)", file=sys.stderr)
-        return 1
-    async with opened(settings) as services:
-        await save_all(services.db, report, progress=progress)
-    print(f"imported {len(report.rows)} transaction(s)")
+        return _refuse_import(path, report.problems)
+    try:
+        async with opened(settings) as services:
+            calls: list[RefundCall] = []
+
+            async def watch(session: AsyncSession, saved: list[str]) -> None:
+                calls.extend(await charges_arrived_by_id(
+                    session, services.charge_watch(), saved, now=services.clock(), source=Source.IMPORT
+                ))
+
+            await save_all(services.db, report, progress=progress, on_saved=watch)
+            await send_refund_requests(services.db, services.refund_policy(), services.clock, calls)
+    except RefundsWithoutCharge as error:
+        return _refuse_import(path, error.problems)
+    print(f"format: {report.title}, {report.encoding}")
+    print(import_summary(report))
+    if calls:
+        print(f"{len(calls)} waiting ticket(s) now confirmed by these charges: refunds requested")
     return 0
+
+
+def _refuse_import(path: Path, problems: list[tuple[int, str]]) -> int:
+    """Print the bad lines (the first 50) and say nothing was imported."""
+    for line, reason in problems[:50]:
+        print(f"{path}:{line}: {reason}", file=sys.stderr)
+    if len(problems) > 50:
+        print(f"… and {len(problems) - 50} more problems", file=sys.stderr)
+    print(f"refund-bot: nothing imported: {len(problems)} bad row(s)", file=sys.stderr)
+    return 1
 
 
 async def list_tickets(settings: Settings, arguments) -> int:
@@ -187,6 +224,40 @@ async def mark_landed(settings: Settings, arguments) -> int:
             print(f"refund-bot: {reference} has no refund on its way; nothing to mark", file=sys.stderr)
             return 1
         print(f"{ticket.reference}: refunded")
+    return 0
+
+
+async def link_payer(settings: Settings, arguments) -> int:
+    """Print the deep link a merchant puts on a receipt: whoever opens it is linked to the payer id."""
+    secret = settings.link_secret_bytes
+    if secret is None:
+        print("refund-bot: LINK_SECRET is not set, so deep links are off; set it in the environment or .env "
+              "(e.g. LINK_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))'))",
+              file=sys.stderr)
+        return 2
+    ttl = settings.link_ttl
+    if arguments.ttl is not None:
+        try:
+            ttl = parse_duration(arguments.ttl)
+        except ValueError:
+            ttl = None
+        if ttl is None or ttl <= timedelta(0):
+            print(f"refund-bot: --ttl {arguments.ttl!r} must be a positive duration like 12h, 7d or 4w",
+                  file=sys.stderr)
+            return 2
+    expires_at = utc_now() + ttl
+    try:
+        token = make_token(secret, arguments.payer_id, expires_at)
+    except ValueError as error:
+        print(f"refund-bot: {error}", file=sys.stderr)
+        return 2
+    if settings.bot_username:
+        print(f"https://t.me/{settings.bot_username}?start={token}")
+    else:
+        print(token)
+        print(f"https://t.me/<bot username>?start={token}")
+        print("refund-bot: set BOT_USERNAME to print the whole link", file=sys.stderr)
+    print(f"refund-bot: the link works until {expires_at.isoformat(timespec='seconds')}", file=sys.stderr)
     return 0
 
 

@@ -27,6 +27,7 @@ from locales import LANGUAGES
 DURATION = "a duration like 30s, 5m, 2h or 1d"
 # Shortest retention allowed: Telegram redelivers an update for up to 24 h, so its dedupe row must outlive it.
 SHORTEST_RETENTION = {"processed_updates_retention": "24h", "outbox_retention": "1d"}
+SHORTEST_LINK_SECRET = 32  # characters of LINK_SECRET: links are public, so the secret must resist guessing
 
 
 class ConfigError(RuntimeError):
@@ -71,6 +72,11 @@ def _ids(text: str) -> tuple[int, ...]:
         raise ValueError(f"{text!r} must be Telegram user ids separated by commas, e.g. 111,222") from None
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """Names separated by commas (ASCII or full-width), each without surrounding spaces."""
+    return tuple(name.strip() for name in text.replace("，", ",").split(",") if name.strip())
+
+
 def _amount_or_off(text: str) -> Decimal | None:
     if text.strip().lower() in ("", "off"):
         return None
@@ -78,6 +84,20 @@ def _amount_or_off(text: str) -> Decimal | None:
         return Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{text!r} is not an amount like 50.00 (or off)") from None
+
+
+def _percentage_or_off(text: str) -> Decimal | None:
+    """A share written as a percentage (5%, 0.5%, or 5), as a fraction; off is None."""
+    value = text.strip().lower()
+    if value in ("", "off"):
+        return None
+    try:
+        percent = Decimal(value.removesuffix("%").strip())
+    except InvalidOperation:
+        percent = Decimal("NaN")
+    if not percent.is_finite() or not 0 < percent <= 100:
+        raise ValueError(f"{text!r} is not a percentage between 0% and 100% like 5% (or off)")
+    return percent / 100
 
 
 def _positive_amount(amount: Decimal | None) -> Decimal | None:
@@ -97,6 +117,8 @@ QuietHoursOrOff = Annotated[QuietHours | None, NoDecode, _from_text(QuietHours.p
 RefundTimes = Annotated[tuple[Eta, dict[str, Eta]], NoDecode, _from_text(parse_refund_time)]
 IdList = Annotated[tuple[int, ...], NoDecode, _from_text(_ids)]
 AmountOrOff = Annotated[Decimal | None, _from_text(_amount_or_off), AfterValidator(_positive_amount)]
+ShareOrOff = Annotated[Decimal | None, _from_text(_percentage_or_off)]  # a fraction: 5% is Decimal("0.05")
+NameList = Annotated[tuple[str, ...], NoDecode, _from_text(_names)]
 
 
 class Settings(BaseSettings):
@@ -111,7 +133,7 @@ class Settings(BaseSettings):
     bot_runtime: Literal["aiogram", "ptb"] = "aiogram"
     support_chat_id: int | None = None
     support_user_ids: IdList = ()
-    merchant_admin_ids: IdList = Field(default=(), description="not read yet: the coming merchant features")
+    merchant_admin_ids: IdList = Field(default=(), description="merchant admins: /duplicates, spike alerts")
     default_locale: str = "en"
     timezone: str = "UTC"
     default_currency: str = "CNY"
@@ -122,6 +144,10 @@ class Settings(BaseSettings):
     merchant_webhook_secret: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    duplicate_monitor: bool = True
+    duplicate_alert_rate: ShareOrOff = Decimal("0.05")
+    duplicate_alert_min_charges: int = Field(default=20, ge=1, le=1_000_000)
+    duplicate_alert_period: PositiveDuration = timedelta(hours=1)
     auto_refund_limit: AmountOrOff = None
     ledger_settlement_delay: DurationOrOff = None
     status_update_intervals: Intervals = tuple(timedelta(days=days) for days in (1, 2, 4, 7))
@@ -139,6 +165,11 @@ class Settings(BaseSettings):
     outbox_retention: DurationOrOff = timedelta(days=30)
     evidence_retention: DurationOrOff = timedelta(days=7)
     evidence_quota_mb: int = Field(default=50, ge=1, le=100_000)
+    merchant_names: NameList = ()
+    duplicate_window: PositiveDuration = timedelta(minutes=10)
+    link_secret: SecretStr = SecretStr("")
+    link_ttl: PositiveDuration = timedelta(days=30)
+    bot_username: str = ""
 
     @field_validator(*SHORTEST_RETENTION)
     @classmethod
@@ -154,6 +185,26 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL like https://api.telegram.org")
         return value.rstrip("/")
+
+    @field_validator("link_secret")
+    @classmethod
+    def _strong_link_secret(cls, value: SecretStr) -> SecretStr:
+        """A short secret could be guessed offline from any one link; empty turns deep links off."""
+        secret = value.get_secret_value()
+        if secret and len(secret) < SHORTEST_LINK_SECRET:
+            raise ValueError(
+                f"must be at least {SHORTEST_LINK_SECRET} characters (or empty: deep links off); make one "
+                "with python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        name = value.strip().removeprefix("@")
+        if name and not (5 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.isascii()):
+            raise ValueError(f"{value!r} is not a Telegram bot username like refund_assistant_bot")
+        return name
 
     @field_validator("support_chat_id", mode="before")
     @classmethod
@@ -194,6 +245,11 @@ class Settings(BaseSettings):
             if not self.merchant_refund_url.startswith(("http://", "https://")):
                 raise ValueError("MERCHANT_REFUND_URL: must be an http:// or https:// URL")
         return self
+
+    @property
+    def link_secret_bytes(self) -> bytes | None:
+        """The deep-link secret as the desk takes it; None: deep links are off."""
+        return self.link_secret.get_secret_value().encode("utf-8") or None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,20 +1,25 @@
-"""The HTTP side of the bot: merchants push refund status changes here, signed like our webhook calls."""
+"""The HTTP side of the bot: merchants push refund status changes and payment events here, signed."""
 
 import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.payment_feed_api import payment_feed_handler
 from bot.providers.webhook import refund_state_from_json
 from bot.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from bot.wiring import Services
+from handlers.monitor.arrivals import ChargeWatch
 from handlers.refunds.refunding import Applied, RefundPolicy, lock_ticket_and_refund, record_provider_state
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 MERCHANT = "merchant:webhook"
 MAX_BODY_BYTES = 64 * 1024
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def _refused(status: int, error: str) -> web.Response:
@@ -22,9 +27,10 @@ def _refused(status: int, error: str) -> web.Response:
 
 
 def refund_status_app(
-    db: Database, policy: RefundPolicy, secret: str, clock: Callable[[], datetime]
+    db: Database, policy: RefundPolicy, secret: str, clock: Callable[[], datetime], *,
+    watch: ChargeWatch | None = None, zone: ZoneInfo = UTC_ZONE,
 ) -> web.Application:
-    """`POST /api/refunds/{reference}/status` for signed merchant notifications, and `GET /healthz`."""
+    """Signed `POST /api/refunds/{reference}/status` and `POST /api/payments` (to `watch`), `GET /healthz`."""
 
     async def receive_status(request: web.Request) -> web.Response:
         """Apply a merchant's refund notification; a repeated one changes nothing."""
@@ -74,6 +80,7 @@ def refund_status_app(
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_post("/api/refunds/{reference}/status", receive_status)
+    app.router.add_post("/api/payments", payment_feed_handler(db, secret, clock, watch=watch, zone=zone))
     app.router.add_get("/healthz", health)
     return app
 
@@ -83,4 +90,19 @@ async def serve_http(app: web.Application, host: str, port: int) -> web.AppRunne
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def serve_merchant_endpoints(services: Services) -> web.AppRunner:
+    """Serve the signed merchant endpoints on HTTP_HOST:HTTP_PORT (MERCHANT_WEBHOOK_SECRET must be set)."""
+    settings = services.settings
+    secret = settings.merchant_webhook_secret.get_secret_value()
+    if not secret:
+        raise ValueError("MERCHANT_WEBHOOK_SECRET is not set: the merchant endpoints would accept no request")
+    app = refund_status_app(services.db, services.refund_policy(), secret, services.clock,
+                            watch=services.charge_watch(), zone=settings.zone)
+    runner = await serve_http(app, settings.http_host, settings.http_port)
+    host, port = runner.addresses[0][:2]
+    log.info("merchant endpoints on http://%s:%s: /api/refunds/{reference}/status and /api/payments",
+             host, port)
     return runner

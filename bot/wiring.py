@@ -13,6 +13,7 @@ from handlers.delivery.pruning import Pruner, Retention
 from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from handlers.evidence.cleanup import EvidenceCollector
 from handlers.money import Money
+from handlers.monitor.arrivals import ChargeWatch
 from handlers.payer.desk import PayerDesk
 from handlers.payer.turn import IntakeRules
 from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
@@ -62,6 +63,21 @@ class Services:
             eta_by_method=eta_by_method,
             notifier=Notifier(self.texts, settings.support_chat_id, settings.default_locale),
             auto_refund_limit=Money(limit, settings.default_currency) if limit is not None else None,
+            duplicate_window=settings.duplicate_window,
+        )
+
+    def charge_watch(self) -> ChargeWatch:
+        """What happens when charges arrive: the duplicate monitor's settings and re-matching."""
+        settings = self.settings
+        return ChargeWatch(
+            policy=self.refund_policy(),
+            texts=self.texts,
+            default_locale=settings.default_locale,
+            merchant_admin_ids=settings.merchant_admin_ids,
+            alert_rate=settings.duplicate_alert_rate,
+            alert_min_charges=settings.duplicate_alert_min_charges,
+            alert_period=settings.duplicate_alert_period,
+            monitor_on=settings.duplicate_monitor,
         )
 
     def support_settings(self) -> SupportSettings:
@@ -80,7 +96,8 @@ class Services:
 
     def card_renderer(self) -> CardRenderer:
         """What support cards say."""
-        return CardRenderer(self.texts, self.support_settings())
+        window = self.settings.duplicate_window
+        return CardRenderer(self.texts, self.support_settings(), duplicate_window=window)
 
     def card_publisher(self, messenger: Messenger) -> CardPublisher:
         """Posts and refreshes support cards through the runtime's messenger."""
@@ -98,7 +115,7 @@ class Services:
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
         """The outbox worker sending through the runtime's messenger (cards included)."""
         policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=self.settings.outbox_lease)
-        secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret)
+        secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret, self.settings.link_secret)
         redact = Redactor(secret.get_secret_value() for secret in secrets)
         cards = self.card_publisher(messenger)
         return DeliveryWorker(self.db, messenger, self.clock, policy, cards=cards, redact=redact)
@@ -126,6 +143,10 @@ class Services:
             max_open_tickets=self.settings.max_open_tickets,
             max_reports_per_day=self.settings.max_reports_per_day,
             evidence_quota_bytes=self.settings.evidence_quota_mb * 1024 * 1024,
+            merchant_names=self.settings.merchant_names,
+            duplicate_window=self.settings.duplicate_window,
+            link_secret=self.settings.link_secret_bytes,
+            merchant_admin_ids=frozenset(self.settings.merchant_admin_ids),
         )
         return PayerDesk(
             self.db,

@@ -17,6 +17,7 @@ REFERENCE = re.compile(r"RF-[A-Z0-9]{8}")  # a ticket reference (see handlers/pa
 REPORT_KEY = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), see handlers/payer/intake.py
 REPORT_ARGUMENT = re.compile(r"[a-z_]{1,16}")  # a day or a step; the report conversation judges which
 DRAFT_TAG = re.compile(r"[0-9a-f]{12}")  # see handlers/support/prompts.py draft_tag
+CHARGE_TAG = re.compile(r"[0-9a-f]{10}")  # see handlers/support/candidates.py charge_tag
 STARS = range(1, 6)
 
 E = TypeVar("E", bound=StrEnum)
@@ -232,6 +233,7 @@ class DeskAction(StrEnum):
     REJECT = "reject"
     ASK = "ask"
     ASSIGN = "assign"
+    OUTSIDE = "outside"  # refunded outside the bot: the agent writes the amount and a note
 
 
 class DraftVerb(StrEnum):
@@ -289,3 +291,65 @@ class DraftButton:
         if verb is None or not REFERENCE.fullmatch(reference) or not DRAFT_TAG.fullmatch(tag):
             return None
         return cls(reference, verb, tag)
+
+
+@dataclass(frozen=True)
+class CandidateButton:
+    """`pick:<reference>:<charge tag>`: refund this one of a ticket's current candidate charges."""
+
+    PREFIX: ClassVar[str] = "pick"
+    reference: str
+    charge_tag: str
+
+    def pack(self) -> str:
+        """The callback data."""
+        return _pack(self.PREFIX, self.reference, self.charge_tag)
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (2,))
+        if fields is None:
+            return None
+        reference, tag = fields
+        if not REFERENCE.fullmatch(reference) or not CHARGE_TAG.fullmatch(tag):
+            return None
+        return cls(reference, tag)
+
+
+# --- the duplicate monitor's question to a payer (private chat) -----------------------------------
+
+
+class RepeatAnswer(StrEnum):
+    """A payer's answer to "were you charged twice?"."""
+
+    REFUND = "refund"
+    INTENDED = "intended"
+
+
+SUSPICION_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+@dataclass(frozen=True)
+class RepeatButton:
+    """`dp:<suspicion id>:<refund|intended>`: the payer's answer to one suspected duplicate."""
+
+    PREFIX: ClassVar[str] = "dp"
+    suspicion_id: int
+    answer: RepeatAnswer
+
+    def pack(self) -> str:
+        """The callback data."""
+        return _pack(self.PREFIX, str(self.suspicion_id), self.answer)
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (2,))
+        if fields is None:
+            return None
+        number, name = fields
+        answer = _member(RepeatAnswer, name)
+        if answer is None or not SUSPICION_ID.fullmatch(number):
+            return None
+        return cls(int(number), answer)

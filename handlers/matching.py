@@ -1,6 +1,7 @@
 """Deciding, from the merchant's charges, whether a reported duplicate is real."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from handlers.money import Money
@@ -63,3 +64,52 @@ def match_charges(
         charges = ((succeeded[0], ChargeRole.ORIGINAL), *((c, ChargeRole.REFUNDED) for c in refunded))
         return Match(MatchOutcome.ALREADY_REFUNDED, charges)
     return Match(MatchOutcome.NEEDS_A_PERSON, tuple((c, ChargeRole.CANDIDATE) for c in order_charges))
+
+
+def _live(charge: Transaction, money: Money, refunded_here: frozenset[str]) -> bool:
+    """A succeeded, unrefunded charge of exactly this amount and currency."""
+    return (
+        charge.status == TransactionStatus.SUCCEEDED
+        and charge.transaction_id not in refunded_here
+        and (charge.amount_minor, charge.currency) == (money.minor, money.currency)
+    )
+
+
+def match_across_orders(
+    reported: Money,
+    payer_charges: list[Transaction],
+    *,
+    anchor: Transaction | None,
+    paid_at: datetime,
+    window: timedelta,
+    refunded_here: frozenset[str] = frozenset(),
+) -> Match | None:
+    """A payer's two live charges of the reported amount within `window`, whatever their order numbers.
+
+    With an `anchor` (the reported order's charge) the pair includes it; without one, the pair nearest
+    `paid_at`. The earlier charge is the original, the later one the duplicate to refund. None if no pair.
+    """
+    live = sorted(
+        (c for c in payer_charges if _live(c, reported, refunded_here)),
+        key=lambda c: (c.created_at, c.transaction_id),
+    )
+    pairs = [
+        (earlier, later)
+        for i, earlier in enumerate(live)
+        for later in live[i + 1:]
+        if later.created_at - earlier.created_at <= window
+    ]
+    if anchor is not None:
+        pairs = [p for p in pairs if anchor.transaction_id in (p[0].transaction_id, p[1].transaction_id)]
+    if not pairs:
+        return None
+
+    def distance(pair: tuple[Transaction, Transaction]) -> tuple[timedelta, timedelta]:
+        earlier, later = pair
+        if anchor is not None:
+            return abs(later.created_at - earlier.created_at), timedelta(0)
+        return abs(later.created_at - paid_at), later.created_at - earlier.created_at
+
+    earlier, later = min(pairs, key=distance)
+    roles = ((earlier, ChargeRole.ORIGINAL), (later, ChargeRole.DUPLICATE))
+    return Match(MatchOutcome.CONFIRMED_DUPLICATE, roles)

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -122,7 +123,44 @@ class Transaction(TransactionBase, table=True):
     """A charge imported from the merchant's records."""
 
     __tablename__ = "transactions"
-    __table_args__ = (Index("ix_transactions_order_id", "order_id"),)
+    __table_args__ = (
+        Index("ix_transactions_order_id", "order_id"),
+        Index("ix_transactions_payer_time", "payer_id", "created_at"),
+    )
+
+
+class SuspicionStatus(StrEnum):
+    """What became of a suspected duplicate the monitor found."""
+
+    ALERTED = "alerted"  # the linked payer was asked whether both charges were intended
+    UNLINKED = "unlinked"  # no Telegram user is linked to the payer: listed for the merchant
+    HISTORIC = "historic"  # older than a day when found (an import of history): listed, nobody alerted
+    CONFIRMED = "confirmed"  # the payer said "refund the extra one": a ticket was filed
+    DECLINED = "declined"  # the payer said both were intended
+
+
+OPEN_SUSPICIONS = frozenset({SuspicionStatus.ALERTED, SuspicionStatus.UNLINKED, SuspicionStatus.HISTORIC})
+
+
+class SuspectedDuplicate(SQLModel, table=True):
+    """Two successful charges of one payer and amount within the duplicate window; the later is suspect."""
+
+    __tablename__ = "suspected_duplicates"
+    __table_args__ = (UniqueConstraint("transaction_id", name="uq_suspected_duplicates_transaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    payer_id: str = Field(max_length=64, index=True)
+    original_transaction_id: str = Field(max_length=64)
+    transaction_id: str = Field(max_length=64)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    first_paid_at: datetime = _time()
+    paid_at: datetime = _time(index=True)
+    status: str = Field(max_length=16)
+    telegram_user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    ticket_id: int | None = None
+    detected_at: datetime = _time()
+    answered_at: datetime | None = _time(nullable=True)
 
 
 class PayerLink(SQLModel, table=True):
@@ -350,3 +388,7 @@ class AgentPrompt(SQLModel, table=True):
     # The text the agent wrote, shown back for confirmation before it reaches the payer.
     draft: str | None = Field(default=None, max_length=1024)
     created_at: datetime = _time()
+
+
+# Rows built with `model_construct` (the Core fast paths) need configured mappers before any ORM query ran.
+configure_mappers()

@@ -1,6 +1,8 @@
 """The outbox: proactive messages waiting to be sent, claimed in small batches."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import col, func, select
@@ -29,7 +31,36 @@ async def enqueue(
     photo_sha256: str | None = None,
 ) -> bool:
     """Add a message unless one with the same dedupe key exists; True if added."""
-    row = {
+    row = outbox_row(
+        dedupe_key=dedupe_key, chat_id=chat_id, text=text, buttons=buttons, priority=priority,
+        not_before=not_before, dropped_because=dropped_because, action=action, ticket_id=ticket_id,
+        parse_mode=parse_mode, photo_sha256=photo_sha256,
+    )
+    return await enqueue_rows(session, rows=[row]) == 1
+
+
+async def enqueue_rows(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> int:
+    """Add messages made by `outbox_row`, skipping dedupe keys already there; how many were added."""
+    table = table_of(OutboxMessage)
+    return await insert_ignoring_conflicts(session, table=table, rows=rows, keys=["dedupe_key"])
+
+
+def outbox_row(
+    *,
+    dedupe_key: str,
+    chat_id: int,
+    text: str,
+    buttons: str | None = None,
+    priority: int = TRANSACTIONAL,
+    not_before: datetime,
+    dropped_because: str | None = None,
+    action: str = "send",
+    ticket_id: int | None = None,
+    parse_mode: str | None = None,
+    photo_sha256: str | None = None,
+) -> dict[str, Any]:
+    """A proactive message as an outbox row; dropped at once when `dropped_because` says why."""
+    return {
         "dedupe_key": dedupe_key[:128],
         "chat_id": chat_id,
         "text": text[:4096],
@@ -46,10 +77,6 @@ async def enqueue(
         "parse_mode": parse_mode,
         "photo_sha256": photo_sha256,
     }
-    inserted = await insert_ignoring_conflicts(
-        session, table=table_of(OutboxMessage), rows=[row], keys=["dedupe_key"]
-    )
-    return inserted == 1
 
 
 async def claim_due_messages(

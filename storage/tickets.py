@@ -201,3 +201,12 @@ async def recent_filing_times(
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+async def replace_matches(
+    session: AsyncSession, *, ticket_id: int, matches: Sequence[tuple[str, str]]
+) -> None:
+    """Match the ticket to these charges (id, role) instead of the ones it had."""
+    await session.exec(delete(TicketTransaction).where(col(TicketTransaction.ticket_id) == ticket_id))
+    for transaction_id, role in matches:
+        session.add(TicketTransaction(ticket_id=ticket_id, transaction_id=transaction_id, role=role))

@@ -63,3 +63,4 @@ async def set_reachable(session: AsyncSession, *, user_id: int, reachable: bool)
     if user is not None and user.unreachable == reachable:
         user.unreachable = not reachable
         session.add(user)
+

@@ -6,12 +6,17 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from storage.payer_links import users_linked_to
 from telegram_sandbox.client import SandboxClient
 from telegram_sandbox.server import TelegramSandbox
+from tests.conftest import make_sqlite
+from tests.money.conftest import make_world, outputs_text
 
 CLI = str(Path(sys.executable).with_name("refund-bot"))
 HEADER = "transaction_id,order_id,payer_id,amount,currency,status,created_at\n"
@@ -72,12 +77,68 @@ def test_a_file_with_a_bad_row_imports_nothing(tmp_path):
     assert json.loads(run(tmp_path, "tickets", "--json").stdout) == []
 
 
-@pytest.mark.parametrize("content", ["", "order,amount\n1,2\n"])
+@pytest.mark.parametrize("content", ["", "transaction_id,order_id,amount\n1,2,3\n"])
 def test_a_file_without_the_header_is_refused(tmp_path, content):
     csv_file = tmp_path / "tx.csv"
     csv_file.write_text(content)
     result = run(tmp_path, "import-transactions", str(csv_file), "--no-progress")
     assert result.returncode == 1 and ":1: the" in result.stderr
+
+
+SAMPLES = Path(__file__).resolve().parent / "samples" / "exports"
+REFUNDED_ONE_AND_PART = "1 charge(s) refunded in full, 1 in part (left succeeded); 0 problems"
+
+
+@pytest.mark.parametrize(
+    ("sample", "detected", "summary", "partial"),
+    [
+        ("wechat_pay_tradebill.csv", "format: WeChat Pay trade bill (交易账单), utf-8",
+         "imported 5 transaction(s): 4 charge(s), 1 failed payment(s); 2 refund(s): "
+         f"{REFUNDED_ONE_AND_PART}", "4200002611202611251234567003"),
+        ("alipay_business_details.csv", "format: Alipay merchant bill (业务明细), gbk",
+         "imported 4 transaction(s): 4 charge(s), 0 failed payment(s); 2 refund(s): "
+         f"{REFUNDED_ONE_AND_PART}", "2026112522001412345678900003"),
+        ("stripe_unified_payments.csv", "format: Stripe payments export (unified_payments.csv), utf-8",
+         "imported 6 transaction(s): 5 charge(s), 1 failed payment(s); 2 refund(s): "
+         f"{REFUNDED_ONE_AND_PART}", "ch_3QAbcdEFgh000003"),
+    ],
+)
+def test_a_platforms_export_is_detected_and_imported(tmp_path, sample, detected, summary, partial):
+    result = run(tmp_path, "import-transactions", str(SAMPLES / sample), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [detected, summary, f"partly refunded, left succeeded: {partial}"]
+    with sqlite3.connect(tmp_path / "data" / "refund-bot.sqlite3") as database:
+        statuses = dict(database.execute("SELECT status, count(*) FROM transactions GROUP BY 1").fetchall())
+        duplicates = database.execute(
+            "SELECT count(*) FROM transactions WHERE status = 'succeeded' GROUP BY payer_id, amount_minor "
+            "HAVING count(DISTINCT order_id) > 1").fetchall()
+        suspicions = database.execute("SELECT status FROM suspected_duplicates").fetchall()
+    assert statuses.get("refunded") == 1 and statuses.get("failed", 0) == (0 if "alipay" in sample else 1)
+    assert duplicates == [(2,)]  # the re-tap on a second order
+    assert suspicions == [("historic",)]  # the monitor saw it; history older than a day alerts nobody
+
+
+def test_a_malformed_export_imports_nothing(tmp_path):
+    sample = SAMPLES / "alipay_business_details_malformed.csv"
+    result = run(tmp_path, "import-transactions", str(sample), "--no-progress")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-4:] == [
+        f"{sample}:7: 完成时间 '昨天下午' is not a time like 2026-11-25 14:32:05",
+        f"{sample}:8: 业务类型 '转账' is neither 交易 nor 退款",
+        f"{sample}:9: 订单金额（元） '199.001' has more than 2 decimals for CNY",
+        "refund-bot: nothing imported: 3 bad row(s)",
+    ]
+
+
+def test_an_unknown_layout_in_gbk_is_one_line_and_exit_2(tmp_path):
+    csv_file = tmp_path / "bill.csv"
+    csv_file.write_bytes("日期,金额,备注\n2026-11-25,88.00,会员\n".encode("gbk"))
+    result = run(tmp_path, "import-transactions", str(csv_file))  # with the progress bar on
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"refund-bot: {csv_file}: unknown layout: the header has 日期, 金额, 备注; known ")
+    assert "WeChat Pay trade bill" in line and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()  # refused before the database is opened
 
 
 def test_missing_file(tmp_path):
@@ -103,3 +164,55 @@ async def test_a_runtime_without_a_runner_is_one_clear_line_and_exit_2(tmp_path)
     assert lines[-1] == "refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram"
     assert "Traceback" not in stderr.decode()
     assert polls == []  # no runner was started
+
+
+LINK_SECRET = "deep-link-secret-" + "x" * 24
+
+
+async def test_payers_link_prints_a_link_the_desk_accepts(tmp_path):
+    before = datetime.now(UTC)
+    result = run(tmp_path, "payers", "link", "cus_NffrFeUfNV2Hib", "--ttl", "7d",
+                 env={"LINK_SECRET": LINK_SECRET, "BOT_USERNAME": "@refund_assistant_bot"})
+
+    assert result.returncode == 0, result.stderr
+    [url] = result.stdout.splitlines()
+    assert url.startswith("https://t.me/refund_assistant_bot?start=")
+    token = url.partition("?start=")[2]
+    assert LINK_SECRET not in result.stdout + result.stderr
+    world = make_world(await make_sqlite(tmp_path / "desk"), tmp_path)
+    world.payers.rules = replace(world.payers.rules, link_secret=LINK_SECRET.encode())
+    try:
+        world.clock.now = before + timedelta(days=7) - timedelta(minutes=1)
+        assert "now linked" in outputs_text(await world.say(7, f"/start {token}"))
+        world.clock.now = before + timedelta(days=7, minutes=1)
+        assert "expired" in outputs_text(await world.say(8, f"/start {token}"))
+        async with world.db.transaction() as session:
+            assert await users_linked_to(session, payer_id="cus_NffrFeUfNV2Hib") == [7]
+    finally:
+        await world.db.dispose()
+
+
+def test_payers_link_without_a_bot_username_prints_the_token_and_the_template(tmp_path):
+    result = run(tmp_path, "payers", "link", "p1", env={"LINK_SECRET": LINK_SECRET, "BOT_USERNAME": ""})
+
+    assert result.returncode == 0, result.stderr
+    token, template = result.stdout.splitlines()
+    assert template == f"https://t.me/<bot username>?start={token}"
+    assert "BOT_USERNAME" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "said"),
+    [
+        (("p1",), {"LINK_SECRET": ""}, "refund-bot: LINK_SECRET is not set, so deep links are off"),
+        (("p" * 34,), {"LINK_SECRET": LINK_SECRET}, "a deep link holds at most 33 bytes"),
+        (("p1", "--ttl", "off"), {"LINK_SECRET": LINK_SECRET}, "--ttl 'off' must be a positive duration"),
+        (("p1",), {"LINK_SECRET": "short"}, "LINK_SECRET: must be at least 32 characters"),
+    ],
+)
+def test_payers_link_refusals_are_one_line_and_exit_2(tmp_path, arguments, env, said):
+    result = run(tmp_path, "payers", "link", *arguments, env=env)
+
+    assert result.returncode == 2 and result.stdout == ""
+    assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "short" not in result.stderr  # a too-short secret is not echoed either

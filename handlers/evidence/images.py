@@ -4,11 +4,12 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from PIL import Image
 
 from handlers.events import Attachment
+from handlers.evidence.received import Received
 from handlers.parsing import InputRejected
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -30,24 +31,7 @@ class CheckedImage:
     sha256: str
 
 
-@dataclass(frozen=True)
-class ReceivedImage:
-    """The event's file as fetched and checked before the transaction: the image, or why it was refused."""
-
-    image: CheckedImage | None = None
-    refusal_key: str = ""
-    refusal_params: dict[str, object] = field(default_factory=dict)
-
-    @classmethod
-    def refused(cls, rejection: InputRejected) -> "ReceivedImage":
-        """A file that will not be kept, and the message that says why."""
-        return cls(refusal_key=rejection.key, refusal_params=dict(rejection.params))
-
-    def accepted(self) -> CheckedImage:
-        """The image, or InputRejected saying why there is none."""
-        if self.image is None:
-            raise InputRejected(self.refusal_key, **self.refusal_params)
-        return self.image
+ReceivedImage = Received[CheckedImage]
 
 
 def check_declared_file(attachment: Attachment, *, is_document: bool) -> None:

@@ -5,13 +5,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from handlers.buttons import HelpButton, LanguageButton, MenuButton, ReportButton, TicketButton
+from handlers.buttons import HelpButton, LanguageButton, MenuButton, RepeatButton, ReportButton, TicketButton
 from handlers.events import Event, EventKind, Output, Reply, Toast
+from handlers.evidence.bills import BillKind, ReceivedBill, bill_kind, check_declared_bill
 from handlers.evidence.images import ReceivedImage, check_declared_file
-from handlers.evidence.receiving import receive_image
+from handlers.evidence.receiving import receive_bill, receive_image
+from handlers.monitor.answers import answer_repeat
+from handlers.monitor.listing import list_suspicions
 from handlers.parsing import InputRejected
 from handlers.payer import answers, intake, menu, ticket_buttons
 from handlers.payer.intake import Input, Step
+from handlers.payer.linking import link_from_start
 from handlers.payer.turn import IntakeRules, Turn
 from handlers.ports import Clock, FileDownloader
 from handlers.refunds.refunding import RefundPolicy
@@ -46,10 +50,12 @@ class PayerDesk:
     async def handle(self, event: Event) -> list[Output]:
         """Handle one update exactly once; a redelivered update gets no answer.
 
-        An image the conversation waits for is downloaded and checked first, with no transaction open.
+        An image the conversation waits for (or a wallet bill at the screenshot step) is downloaded and
+        checked first, with no transaction open.
         """
         try:
             received = await self._receive_image(event)
+            bill = await self._receive_bill(event)
             async with self.db.transaction() as session:
                 now = self.clock()
                 if not await claim_update(session, update_id=event.update_id, now=now):
@@ -69,7 +75,7 @@ class PayerDesk:
                     await set_reachable(session, user_id=user.id, reachable=not event.blocked)
                     return []
                 turn = Turn(event, session, user, conversation, now, self.texts, self.rules,
-                            self.evidence, self.policy, received_image=received)
+                            self.evidence, self.policy, received_image=received, received_bill=bill)
                 await route(turn)
                 session.add(conversation)
             await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
@@ -91,6 +97,26 @@ class PayerDesk:
             return None
         return await receive_image(self.files, event.attachment.file_id, self.decoding)
 
+    async def _receive_bill(self, event: Event) -> ReceivedBill | None:
+        """Download and read a wallet bill (CSV) sent at the screenshot step, before any transaction opens."""
+        if event.kind is not EventKind.DOCUMENT or event.attachment is None:
+            return None
+        if bill_kind(event.attachment) is not BillKind.CSV or not self.rules.merchant_names:
+            return None  # a spreadsheet, or nothing to match a bill against: answered in its place
+        try:
+            check_declared_bill(event.attachment)
+        except InputRejected:
+            return None  # refused in its place, with nothing downloaded
+        if not await self._at_screenshot_step(event):
+            return None
+        return await receive_bill(self.files, event.attachment.file_id)
+
+    async def _at_screenshot_step(self, event: Event) -> bool:
+        """A short look: is the report at the screenshot step, the only place a bill is taken?"""
+        async with self.db.transaction() as session:
+            conversation = await session.get(Conversation, event.person.id)
+            return conversation is not None and conversation.step == Step.SCREENSHOT
+
     async def _waits_for_image(self, event: Event) -> bool:
         """A short look: is the report at the screenshot step, or did support ask this payer something?
 
@@ -105,7 +131,10 @@ class PayerDesk:
             return await ticket_awaiting_answer(session, user_id=event.person.id) is not None
 
 
-def _start(turn: Turn) -> None:
+async def _start(turn: Turn) -> None:
+    """/start, or /start <token> from a merchant's deep link: link the payer first, then the welcome."""
+    if token := turn.event.args.strip():
+        await link_from_start(turn, token)
     menu.welcome(turn)
     intake.repeat_question(turn)
 
@@ -116,7 +145,6 @@ def _help(turn: Turn) -> None:
 
 
 COMMANDS: dict[str, Callable[[Turn], None]] = {
-    "start": _start,
     "cancel": intake.cancel_report,
     "help": _help,
     "language": menu.offer_languages,
@@ -138,9 +166,15 @@ async def route(turn: Turn) -> None:
     elif event.kind is EventKind.TEXT:
         await intake.take_input(turn, Input.TEXT)
     elif event.kind in (EventKind.PHOTO, EventKind.DOCUMENT):
-        await intake.take_input(turn, Input.IMAGE)
+        await intake.take_input(turn, Input.BILL if _is_bill(event) else Input.IMAGE)
     else:
         await intake.take_input(turn, Input.OTHER)  # stickers, voice, video …: no step takes them
+
+
+def _is_bill(event: Event) -> bool:
+    """A document declared as a CSV or a spreadsheet: a wallet bill, not a screenshot."""
+    attachment = event.attachment
+    return event.kind is EventKind.DOCUMENT and attachment is not None and bill_kind(attachment) is not None
 
 
 def _is_rest_of_album(turn: Turn) -> bool:
@@ -157,6 +191,12 @@ async def run_command(turn: Turn, command: str) -> None:
     if command == "report":
         await intake.start_report(turn)
         return
+    if command == "duplicates" and turn.user.id in turn.rules.merchant_admin_ids:
+        await list_suspicions(turn)
+        return
+    if command == "start":
+        await _start(turn)
+        return
     action = COMMANDS.get(command)
     if action is None:
         turn.say(turn.t("command.unknown"))
@@ -172,6 +212,9 @@ async def press_button(turn: Turn, data: str) -> None:
         return
     if (ticket := TicketButton.parse(data)) is not None:
         await ticket_buttons.press_ticket_button(turn, ticket)
+        return
+    if (repeat := RepeatButton.parse(data)) is not None:
+        await answer_repeat(turn, repeat)
         return
     handled = False
     if (menu_button := MenuButton.parse(data)) is not None:

@@ -2,17 +2,17 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
-from handlers.matching import ChargeRole, Match, MatchOutcome, match_charges
+from handlers.matching import ChargeRole, Match, MatchOutcome
 from handlers.money import Money
 from handlers.payer.turn import Turn
-from storage.models import PayerCheck, Refund, Ticket, TicketStatus, Transaction
-from storage.payer_links import payer_ids_linked_to
-from storage.refunds import live_refunds_of_charges
+from handlers.report_matching import Report, judge_report
+from storage.models import PayerCheck, Refund, Ticket, TicketStatus
 from storage.tickets import add_ticket, open_order_key, open_ticket_for_order
-from storage.transactions import charges_of_order
 
+DEFAULT_WINDOW = timedelta(minutes=10)
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 
 
@@ -39,15 +39,6 @@ class Filing:
     refunds: tuple[Refund, ...] = ()
 
 
-async def check_payer(turn: Turn, charges: list[Transaction]) -> PayerCheck:
-    """Whether the reporter is linked to every payer the merchant's records name for these charges."""
-    named = {charge.payer_id for charge in charges if charge.payer_id}
-    if not named:
-        return PayerCheck.UNNAMED
-    linked = await payer_ids_linked_to(turn.session, telegram_user_id=turn.user.id, payer_ids=named)
-    return PayerCheck.LINKED if linked == named else PayerCheck.NOT_LINKED
-
-
 async def file_report(turn: Turn) -> Filing:
     """File the report in the conversation as a ticket with its matched charges."""
     report, session = turn.conversation, turn.session
@@ -61,10 +52,11 @@ async def file_report(turn: Turn) -> Filing:
     assert report.amount_minor is not None and report.currency is not None
     assert report.paid_at is not None and report.report_key is not None
     reported = Money.from_minor(report.amount_minor, report.currency)
-    charges = await charges_of_order(session, order_id=report.order_id) if report.order_id else []
-    refunds = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in charges])
-    match = match_charges(reported, charges, frozenset(refunds))
-    payer_check = await check_payer(turn, charges)
+    window = turn.policy.duplicate_window if turn.policy else DEFAULT_WINDOW
+    judgement = await judge_report(session, Report(
+        turn.user.id, report.order_id, reported, report.paid_at, report.paid_on_day_only
+    ), window=window)
+    match, payer_check, refunds = judgement.match, judgement.payer_check, judgement.refunds
     status = match.ticket_status
     if payer_check is PayerCheck.NOT_LINKED:
         status = TicketStatus.NEEDS_REVIEW  # a person decides; the reporter is shown nothing of the charges

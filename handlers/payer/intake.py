@@ -7,8 +7,9 @@ from enum import StrEnum
 
 from handlers.buttons import ReportAction, ReportButton
 from handlers.events import Button, ClearButtons, EventKind, Toast
+from handlers.evidence.bills import check_declared_bill
 from handlers.evidence.images import check_declared_file
-from handlers.evidence.receiving import keep_evidence, received_image
+from handlers.evidence.receiving import keep_evidence, received_bill, received_image
 from handlers.matching import ChargeRole
 from handlers.money import Money
 from handlers.parsing import (
@@ -22,14 +23,8 @@ from handlers.parsing import (
 from handlers.payer.filing import Filing, FilingResult, file_report
 from handlers.payer.limits import report_refusal
 from handlers.payer.turn import Turn
-from handlers.refunds.refunding import (
-    ChargeAlreadyRefunded,
-    NoDuplicateCharge,
-    RefundExists,
-    RefundPolicy,
-    may_auto_approve,
-    request_refund,
-)
+from handlers.payer.wallet_bill import choose_pair, fill_from_bill
+from handlers.refunds.refunding import RefundPolicy, approve_if_allowed
 from handlers.texts import format_items, format_moment, format_money
 from storage.conversations import clear_report
 from storage.models import Refund, RefundStatus, Ticket, TicketStatus, Transaction
@@ -51,6 +46,7 @@ class Input(StrEnum):
 
     TEXT = "text"
     IMAGE = "image"
+    BILL = "bill"  # a CSV (or spreadsheet) document: the payer's wallet bill
     OTHER = "other"
     NO_ORDER = "no_order"
     DAY = "day"
@@ -105,7 +101,7 @@ def question(turn: Turn, step: Step) -> tuple[str, tuple[tuple[Button, ...], ...
                 ),
             )
         case Step.SCREENSHOT:
-            return turn.t("ask.screenshot"), ()
+            return turn.t("ask.screenshot_or_bill" if turn.rules.merchant_names else "ask.screenshot"), ()
         case Step.REVIEW:
             return review_text(turn), review_buttons(turn)
 
@@ -221,6 +217,22 @@ async def take_screenshot(turn: Turn, argument: str) -> None:
     advance(turn, lead)
 
 
+async def take_bill(turn: Turn, argument: str) -> None:
+    """Read the wallet bill fetched before the transaction: its duplicated pair fills the report, and the
+    file is kept as evidence like a screenshot; a bill without one is refused with the reason."""
+    event = turn.event
+    assert event.attachment is not None  # the bill input is a document
+    if not turn.rules.merchant_names:
+        raise InputRejected("bill.cannot_match")
+    check_declared_bill(event.attachment)
+    checked = received_bill(turn)
+    pair = choose_pair(turn, checked.bill)
+    sha256 = await keep_evidence(turn, checked)  # may refuse (quota): before the report changes
+    lead = fill_from_bill(turn, checked.bill, pair)
+    turn.conversation.evidence_sha256, turn.conversation.evidence_media_group = sha256, None
+    advance(turn, lead)
+
+
 async def submit(turn: Turn, argument: str) -> None:
     """File the ticket, tell the payer what happens next, and close the report."""
     if refusal := await report_refusal(turn):
@@ -237,16 +249,9 @@ async def submit(turn: Turn, argument: str) -> None:
 
 async def _decide(turn: Turn, policy: RefundPolicy, ticket: Ticket) -> None:
     """Auto-approve a small confirmed duplicate of the payer's own; everything else goes to a person."""
-    if may_auto_approve(policy, ticket):
-        try:
-            call = await request_refund(turn.session, policy, ticket, actor="policy:auto-approve",
-                                        now=turn.now)
-        except (RefundExists, ChargeAlreadyRefunded, NoDuplicateCharge):
-            pass  # a racing ticket took the charge: a person sorts this one out
-        else:
-            turn.refund_calls.append(call)
-            return
-    await policy.notifier.need_person(turn.session, ticket, now=turn.now, reason="filed")
+    call = await approve_if_allowed(turn.session, policy, ticket, now=turn.now, reason="filed")
+    if call is not None:
+        turn.refund_calls.append(call)
 
 
 async def _filing_message(turn: Turn, filing: Filing) -> str:
@@ -341,7 +346,7 @@ TRANSITIONS: dict[Step, dict[Input, StepHandler]] = {
     Step.ORDER: {Input.TEXT: take_order_number, Input.NO_ORDER: skip_order_number},
     Step.AMOUNT: {Input.TEXT: take_amount},
     Step.PAID_AT: {Input.TEXT: take_payment_time, Input.DAY: take_payment_day},
-    Step.SCREENSHOT: {Input.IMAGE: take_screenshot},
+    Step.SCREENSHOT: {Input.IMAGE: take_screenshot, Input.BILL: take_bill},
     Step.REVIEW: {Input.SUBMIT: submit, Input.EDIT: edit_field, Input.CANCEL: cancel},
 }
 

@@ -1,13 +1,14 @@
 """Everything one handled event can see and change."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.events import Button, Event, Outcome, Reply
+from handlers.evidence.bills import ReceivedBill
 from handlers.evidence.images import ReceivedImage
 from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
@@ -28,6 +29,14 @@ class IntakeRules:
     max_reports_per_day: int = 5
     # Stored screenshots of one payer not on any of their tickets, plus a new one, may not pass this.
     evidence_quota_bytes: int = 50 * 1024 * 1024
+    # Telegram users who see the merchant's commands (/duplicates) in their private chat.
+    merchant_admin_ids: frozenset[int] = frozenset()
+    # Names the merchant appears under in payers' wallet bills; none: a bill cannot be matched to it.
+    merchant_names: tuple[str, ...] = ()
+    # Two payments of the same amount this close together are a duplicate.
+    duplicate_window: timedelta = timedelta(minutes=10)
+    # The secret deep links (/start tokens) are signed with; None: deep links are off. Kept out of repr.
+    link_secret: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -49,6 +58,8 @@ class Turn:
     # The event's image, downloaded and checked before the transaction opened (nothing is downloaded inside
     # one); None when the conversation was not waiting for an image.
     received_image: ReceivedImage | None = None
+    # The event's wallet bill (CSV), fetched and read the same way at the screenshot step only.
+    received_bill: ReceivedBill | None = None
 
     @property
     def locale(self) -> str:

@@ -60,6 +60,8 @@ class RefundPolicy:
     notifier: Notifier
     auto_refund_limit: Money | None = None
     eta_by_method: dict[str, Eta] = field(default_factory=dict)
+    # Two successful charges of one payer and amount this close are a duplicate, whatever their orders.
+    duplicate_window: timedelta = timedelta(minutes=10)
 
     def eta_for(self, method: str | None) -> Eta:
         """The typical landing time for a payment method (the default for an unknown one)."""
@@ -120,6 +122,22 @@ def may_auto_approve(policy: RefundPolicy, ticket: Ticket) -> bool:
         and ticket.currency == limit.currency
         and Decimal(ticket.amount_minor) <= Decimal(limit.minor)
     )
+
+
+async def approve_if_allowed(
+    session: AsyncSession, policy: RefundPolicy, ticket: Ticket, *, now: datetime, reason: str
+) -> "RefundCall | None":
+    """Auto-approve a small confirmed duplicate of the payer's own; everything else goes to a person.
+
+    Returns the refund call to send after the commit, if one was recorded.
+    """
+    if may_auto_approve(policy, ticket):
+        try:
+            return await request_refund(session, policy, ticket, actor="policy:auto-approve", now=now)
+        except (RefundExists, ChargeAlreadyRefunded, NoDuplicateCharge):
+            pass  # a racing ticket took the charge: a person sorts this one out
+    await policy.notifier.need_person(session, ticket, now=now, reason=reason)
+    return None
 
 
 class RefundExists(Exception):

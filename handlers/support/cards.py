@@ -8,11 +8,22 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.buttons import DeskAction, DeskButton
+from handlers.buttons import CandidateButton, DeskAction, DeskButton
 from handlers.events import Button
+from handlers.evidence.bills import BILL_MIME_TYPE
 from handlers.matching import ChargeRole
 from handlers.money import Money
 from handlers.ports import Clock, MessageGone, Messenger, ThreadGone
+from handlers.support.candidates import (
+    CANDIDATE_STATUSES,
+    DEFAULT_WINDOW,
+    SHOWN,
+    Candidate,
+    candidate_charges,
+    masked_payer,
+    short_transaction,
+    shown,
+)
 from handlers.texts import Texts, format_moment, format_money
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
@@ -33,6 +44,7 @@ from storage.support_cards import (
     other_tickets_with_screenshot,
     reports_since,
 )
+from storage.tickets import evidence_by_sha256
 
 log = logging.getLogger(__name__)
 ROLE_MARKS: dict[str, str] = {
@@ -52,6 +64,8 @@ ACTION_STATUSES = {
     "retry": frozenset({S.REFUND_FAILED}),
     "details": frozenset({S.NEEDS_REVIEW, S.NEEDS_INFO}),
     "assign": frozenset(S),
+    "outside": ACTIONABLE | {S.REFUND_FAILED},
+    "pick": CANDIDATE_STATUSES,  # a candidate charge's "Refund this charge"
 }
 MANY_REPORTS = 3
 Rows = tuple[tuple[Button, ...], ...]
@@ -76,6 +90,7 @@ class CardRenderer:
 
     texts: Texts
     support: SupportSettings
+    duplicate_window: timedelta = DEFAULT_WINDOW  # as RefundPolicy.duplicate_window: what is a candidate
 
     def t(self, key: str, **params: object) -> str:
         return self.texts.get(self.support.locale, key, **params)
@@ -108,7 +123,9 @@ class CardRenderer:
             ),
         ]
         charges = await charges_of_ticket(session, ticket_id=id_of(ticket))
-        if charges:
+        if ticket.status in CANDIDATE_STATUSES:
+            lines.extend(await self.candidate_lines(session, ticket))
+        elif charges:
             lines.append(self.t("card.charges_header"))
             for charge, role in charges[:6]:
                 amount = Money.from_minor(charge.amount_minor, charge.currency)
@@ -124,6 +141,8 @@ class CardRenderer:
                 )
         elif ticket.order_id:
             lines.append(self.t("card.no_charges"))
+        if await evidence_mime_type(session, ticket) == BILL_MIME_TYPE:
+            lines.append(self.t("card.evidence_bill"))
         flags = await self.flags(session, ticket, charges, now)
         if flags:
             lines.append(self.t("card.flags", flags="; ".join(flags)))
@@ -152,7 +171,47 @@ class CardRenderer:
             flags.append(self.t("card.flag_no_matching_amount"))
         return flags
 
-    def buttons(self, ticket: Ticket) -> Rows:
+    async def candidates(self, session: AsyncSession, ticket: Ticket) -> list[Candidate]:
+        """The ticket's current candidate charges, if its card lists them (needs_review, needs_info)."""
+        if ticket.status not in CANDIDATE_STATUSES:
+            return []
+        return await candidate_charges(session, ticket, window=self.duplicate_window)
+
+    async def candidate_lines(self, session: AsyncSession, ticket: Ticket) -> list[str]:
+        """The charges that could be the duplicate, numbered as their buttons are."""
+        candidates = await self.candidates(session, ticket)
+        if not candidates:
+            return [self.t("card.no_candidates")]
+        locale, zone = self.support.locale, self.support.zone
+        lines = [self.t("card.candidates_header")]
+        for number, candidate in enumerate(shown(candidates), 1):
+            charge, refund = candidate.charge, candidate.refund
+            amount = Money.from_minor(charge.amount_minor, charge.currency)
+            mark = ROLE_MARKS.get(candidate.role or "")
+            lines.append(
+                self.t(
+                    "card.candidate_line",
+                    number=number,
+                    time=format_moment(charge.created_at, zone, locale),
+                    amount=format_money(amount.amount, amount.currency, locale),
+                    order=charge.order_id or "—",
+                    transaction=short_transaction(charge.transaction_id),
+                    status=charge.status,
+                    payer=masked_payer(charge.payer_id),
+                    role=self.t(mark) if mark else "",
+                    refund=self.t("card.candidate_refund", reference=refund.reference, status=refund.status)
+                    if refund else "",
+                )
+            )
+        if len(candidates) > SHOWN:
+            lines.append(self.t("card.candidates_more", count=len(candidates) - SHOWN))
+        return lines
+
+    async def card_buttons(self, session: AsyncSession, ticket: Ticket) -> Rows:
+        """The card's buttons, with "Refund this charge" under each refundable candidate it lists."""
+        return self.buttons(ticket, await self.candidates(session, ticket))
+
+    def buttons(self, ticket: Ticket, candidates: Sequence[Candidate] = ()) -> Rows:
         def data(action: DeskAction) -> str:
             return DeskButton(ticket.reference, action).pack()
 
@@ -162,6 +221,7 @@ class CardRenderer:
                     Button(self.t("desk.retry"), data(DeskAction.RETRY)),
                     Button(self.t("desk.reject"), data(DeskAction.REJECT)),
                 ),
+                (Button(self.t("desk.outside"), data(DeskAction.OUTSIDE)),),
             )
         if ticket.status not in ACTIONABLE:
             return ()
@@ -174,7 +234,22 @@ class CardRenderer:
                 Button(self.t("desk.ask"), data(DeskAction.ASK)),
                 Button(self.t("desk.assign"), data(DeskAction.ASSIGN)),
             ),
+            (Button(self.t("desk.outside"), data(DeskAction.OUTSIDE)),),
+            *(
+                (Button(self.t("desk.refund_candidate", number=number),
+                        CandidateButton(ticket.reference, candidate.tag).pack()),)
+                for number, candidate in enumerate(shown(list(candidates)), 1)
+                if candidate.refundable and ticket.status in CANDIDATE_STATUSES
+            ),
         )
+
+
+async def evidence_mime_type(session: AsyncSession, ticket: Ticket) -> str | None:
+    """The recorded type of the ticket's evidence (image/…, or text/csv for a wallet bill), if known."""
+    if not ticket.evidence_sha256:
+        return None
+    evidence = await evidence_by_sha256(session, sha256=ticket.evidence_sha256)
+    return evidence.mime_type if evidence else None
 
 
 @dataclass
@@ -209,7 +284,8 @@ class CardPublisher:
                 session.add(card)
                 return
             text = await self.renderer.text(session, ticket, card, now)
-        thread_id, message_id, with_photo = await self._post(ticket, text, thread_id=None)
+            buttons = await self.renderer.card_buttons(session, ticket)
+        thread_id, message_id, with_photo = await self._post(ticket, text, buttons, thread_id=None)
         async with self.db.transaction() as session:
             card = await card_of(session, ticket_id=id_of(ticket)) or SupportCard(
                 ticket_id=id_of(ticket), chat_id=self.chat_id, touched_at=now, created_at=now
@@ -219,13 +295,12 @@ class CardPublisher:
             session.add(card)
 
     async def _post(
-        self, ticket: Ticket, text: str, *, thread_id: int | None
+        self, ticket: Ticket, text: str, buttons: Rows, *, thread_id: int | None
     ) -> tuple[int | None, int, bool]:
         chat = self.chat_id
-        photo = self.evidence.load(ticket.evidence_sha256) if ticket.evidence_sha256 else None
+        photo = await self._photo_of(ticket)
         if self.support.topics and thread_id is None:
             thread_id = await self.messenger.create_topic(chat, self.renderer.topic_name(ticket))
-        buttons = self.renderer.buttons(ticket)
         try:
             message_id = await self.messenger.send_card(
                 chat, thread_id=thread_id, photo=photo, text=text, buttons=buttons
@@ -236,6 +311,16 @@ class CardPublisher:
                 chat, thread_id=thread_id, photo=photo, text=text, buttons=buttons
             )
         return thread_id, message_id, photo is not None
+
+    async def _photo_of(self, ticket: Ticket) -> bytes | None:
+        """The screenshot to post with the card; None without one, or when the evidence is not an image."""
+        if not ticket.evidence_sha256:
+            return None
+        async with self.db.transaction() as session:
+            mime_type = await evidence_mime_type(session, ticket)
+        if mime_type is not None and not mime_type.startswith("image/"):
+            return None
+        return self.evidence.load(ticket.evidence_sha256)
 
     async def place_of(self, ticket_id: int) -> tuple[int | None, int | None]:
         """Where a message about a ticket goes: its topic, or as a reply to its card."""
@@ -261,12 +346,17 @@ class CardPublisher:
         async with self.db.transaction() as session:
             stale = await cards_out_of_date(session, limit=limit)
             work = [
-                (card.model_copy(), ticket.model_copy(), await self.renderer.text(session, ticket, card, now))
+                (
+                    card.model_copy(),
+                    ticket.model_copy(),
+                    await self.renderer.text(session, ticket, card, now),
+                    await self.renderer.card_buttons(session, ticket),
+                )
                 for card, ticket in stale
             ]
-        for card, ticket, text in work:
+        for card, ticket, text, buttons in work:
             try:
-                await self._refresh(card, ticket, text)
+                await self._refresh(card, ticket, text, buttons)
             except Exception:
                 log.exception("could not refresh the card of %s", ticket.reference)
                 continue
@@ -282,14 +372,14 @@ class CardPublisher:
                 session.add(stored)
         return len(work)
 
-    async def _refresh(self, card: SupportCard, ticket: Ticket, text: str) -> None:
-        chat, buttons = self.chat_id, self.renderer.buttons(ticket)
+    async def _refresh(self, card: SupportCard, ticket: Ticket, text: str, buttons: Rows) -> None:
+        chat = self.chat_id
         if self.support.topics and card.thread_id is not None:
             try:
                 await self.messenger.rename_topic(chat, card.thread_id, self.renderer.topic_name(ticket))
             except ThreadGone:
                 card.thread_id, card.message_id, card.with_photo = await self._post(
-                    ticket, text, thread_id=None
+                    ticket, text, buttons, thread_id=None
                 )
                 return
         assert card.message_id is not None  # a card row is written once its message is posted
@@ -299,5 +389,5 @@ class CardPublisher:
             )
         except (MessageGone, ThreadGone):
             card.thread_id, card.message_id, card.with_photo = await self._post(
-                ticket, text, thread_id=card.thread_id
+                ticket, text, buttons, thread_id=card.thread_id
             )

@@ -1,14 +1,16 @@
 """The support group: agents decide tickets with buttons, ask payers questions, and read the queue."""
 
+import contextlib
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.buttons import DeskAction, DeskButton, DraftButton
+from handlers.buttons import CandidateButton, DeskAction, DeskButton, DraftButton
 from handlers.events import Button, Document, Event, EventKind, Output, Photo, Reply, Toast
 from handlers.money import Money
 from handlers.ports import ChartDrawer, Clock
@@ -30,6 +32,7 @@ from handlers.support.cards import (
     CardRenderer,
     SupportSettings,
 )
+from handlers.support.picking import press_candidate_button
 from handlers.support.prompts import press_draft_button, start_prompt, take_agent_message
 from handlers.support.reports import build_stats, chart_labels, export_csv, queue_entry, stats_text
 from handlers.texts import format_moment, format_money
@@ -107,6 +110,10 @@ class SupportDesk:
             if draft_button is not None:
                 await press_draft_button(self, turn, draft_button)
                 return
+            candidate_button = CandidateButton.parse(event.button_data)
+            if candidate_button is not None:
+                await press_candidate_button(self, turn, candidate_button)
+                return
             await self._press(turn)
         elif event.kind is EventKind.COMMAND and event.command in COMMANDS:
             if not is_agent:
@@ -134,6 +141,7 @@ class SupportDesk:
             DeskAction.REJECT: self._prompt,
             DeskAction.ASK: self._prompt,
             DeskAction.ASSIGN: self._assign,
+            DeskAction.OUTSIDE: self._outside,
         }
         card = await card_of(turn.session, ticket_id=id_of(ticket), lock=True)
         if ticket.status not in ACTION_STATUSES.get(action, ACTIONABLE):
@@ -149,25 +157,43 @@ class SupportDesk:
 
     async def _approve(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, action: str) -> None:
         """Approve (or retry a failed refund): record the request; the provider is called after commit."""
+        await self.request(turn, ticket, card, "desk.retry" if action == "retry" else "desk.approve")
+
+    async def request(
+        self,
+        turn: DeskTurn,
+        ticket: Ticket,
+        card: SupportCard | None,
+        action_key: str,
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """Record the (locked) ticket's refund request after `before` (undone if refused), or say why not."""
+        reference = ticket.reference  # a refused request inside `scope` may leave the ticket expired
+        scope = turn.session.begin_nested() if before is not None else contextlib.nullcontext()
         try:
-            call = await request_refund(
-                turn.session, self.policy, ticket, actor=f"agent:{turn.event.person.id}", now=turn.now
-            )
+            async with scope:
+                if before is not None:
+                    await before()
+                call = await request_refund(
+                    turn.session, self.policy, ticket, actor=f"agent:{turn.event.person.id}", now=turn.now
+                )
         except RefundExists as exists:
             turn.outputs.append(await self._existing_refund(turn, ticket, exists.refund))
-            return
+            return False
         except ChargeAlreadyRefunded as taken:
             other = await self._other_ticket(turn, taken.refund)
-            turn.outputs.append(Reply(self.t("desk.charge_taken", reference=ticket.reference, other=other)))
-            return
+            turn.outputs.append(Reply(self.t("desk.charge_taken", reference=reference, other=other)))
+            return False
         except ChargeChanged:
-            turn.outputs.append(Reply(self.t("desk.charge_changed", reference=ticket.reference)))
-            return
+            turn.outputs.append(Reply(self.t("desk.charge_changed", reference=reference)))
+            return False
         except NoDuplicateCharge:
-            turn.outputs.append(Reply(self.t("desk.no_duplicate", reference=ticket.reference)))
-            return
-        self._acted(card, turn, "desk.retry" if action == "retry" else "desk.approve")
+            turn.outputs.append(Reply(self.t("desk.no_duplicate", reference=reference)))
+            return False
+        self._acted(card, turn, action_key)
         turn.refund_calls.append(call)
+        return True
 
     def _approval_reply(self, turn: DeskTurn, sent: Sent) -> Reply:
         """What the provider answered, in words; an unknown outcome is said to be unknown."""
@@ -230,6 +256,14 @@ class SupportDesk:
         turn.outputs.append(Reply(self.t("desk.details_sent", reference=ticket.reference, name=turn.agent)))
 
     async def _prompt(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, action: str) -> None:
+        await start_prompt(self, turn, ticket, action)
+
+    async def _outside(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, action: str) -> None:
+        """Refunded outside the bot: unless a refund exists, the next message is the amount and a note."""
+        refund = await refund_of_ticket(turn.session, ticket_id=id_of(ticket))
+        if refund is not None and refund.status != RefundStatus.FAILED:
+            turn.outputs.append(await self._existing_refund(turn, ticket, refund))
+            return
         await start_prompt(self, turn, ticket, action)
 
     async def _assign(self, turn: DeskTurn, ticket: Ticket, card: SupportCard | None, _action: str) -> None:
@@ -301,7 +335,8 @@ class SupportDesk:
                     note=f"({row.note})" if row.note else "",
                 )
             )
-        turn.outputs.append(Reply("\n".join(lines)[:4096], self.renderer.buttons(ticket)))
+        buttons = await self.renderer.card_buttons(turn.session, ticket)
+        turn.outputs.append(Reply("\n".join(lines)[:4096], buttons))
 
     async def stats(self, turn: DeskTurn) -> None:
         """/stats [days]: the figures, as a chart image with a short caption."""

@@ -1,4 +1,4 @@
-"""Reject and Ask: the agent's next message in the thread is previewed, then sent, edited or dropped."""
+"""Reject, Ask, outside refund: the agent's next thread message is previewed, then sent, edited or dropped."""
 
 import hashlib
 from datetime import UTC, datetime
@@ -8,10 +8,14 @@ from babel.dates import format_timedelta
 
 from handlers.buttons import DraftButton, DraftVerb
 from handlers.events import Button, ClearButtons, EventKind, Reply, Toast
+from handlers.money import Money
+from handlers.parsing import InputRejected
 from handlers.payer.menu import LANGUAGE_NAMES
 from handlers.refunds.lifecycle import move_ticket
+from handlers.refunds.outside import outside_notice, read_outside_refund, record_outside_refund
+from handlers.refunds.refunding import ChargeAlreadyRefunded, RefundExists
 from handlers.support.cards import ACTION_STATUSES, ACTIONABLE
-from handlers.texts import BABEL_LOCALES
+from handlers.texts import BABEL_LOCALES, format_money
 from storage.models import AgentPrompt, Ticket, TicketStatus, id_of
 from storage.support_cards import card_in_thread, card_of, prompt_of, prompts_on_ticket, set_prompt
 from storage.tickets import ticket_by_reference
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_WORDS = 1000  # what a payer notice carries; the draft column holds 1024
 NOTICES = {"reject": ("notice.rejected", "reason"), "ask": ("notice.question", "question")}
+OUTSIDE = "outside"  # refunded outside the bot: the draft is the amount and a note
 
 
 def draft_tag(prompt: AgentPrompt) -> str:
@@ -49,6 +54,26 @@ def _say(desk: "SupportDesk", turn: "DeskTurn", key: str, **params: object) -> N
     turn.outputs.append(Reply(desk.t(key, name=turn.agent, **params)))
 
 
+def _reported(desk: "SupportDesk", ticket: Ticket) -> str:
+    """The ticket's reported amount, as the support group reads it."""
+    return _money(desk, Money.from_minor(ticket.amount_minor, ticket.currency))
+
+
+def _money(desk: "SupportDesk", money: Money) -> str:
+    return format_money(money.amount, money.currency, desk.support.locale)
+
+
+def _readable_outside_refund(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, words: str) -> bool:
+    """Whether the words are an outside refund's amount and note; if not, the agent is told what is wrong."""
+    try:
+        read_outside_refund(words, ticket)
+    except InputRejected as error:
+        _say(desk, turn, error.key, reference=ticket.reference, reported=_reported(desk, ticket),
+             currency=ticket.currency, **error.params)
+        return False
+    return True
+
+
 def _clear_preview(turn: "DeskTurn") -> None:
     if turn.event.message_id is not None:
         turn.outputs.append(ClearButtons(turn.event.message_id))
@@ -59,7 +84,8 @@ async def start_prompt(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, ac
     await set_prompt(
         turn.session, agent_id=turn.event.person.id, ticket_id=id_of(ticket), action=action, now=turn.now
     )
-    _say(desk, turn, f"desk.prompt_{action}", reference=ticket.reference, timeout=_timeout_text(desk))
+    _say(desk, turn, f"desk.prompt_{action}", reference=ticket.reference, timeout=_timeout_text(desk),
+         amount=_reported(desk, ticket))
 
 
 async def take_agent_message(desk: "SupportDesk", turn: "DeskTurn") -> None:
@@ -94,20 +120,30 @@ async def take_agent_message(desk: "SupportDesk", turn: "DeskTurn") -> None:
         turn.outputs.append(Reply(desk.t("desk.too_late", status=desk.t(f"status.{ticket.status}"),
                                          name=card.last_actor_name or "?")))
         return
+    if prompt.action == OUTSIDE and not _readable_outside_refund(desk, turn, ticket, words):
+        return  # the prompt stays: the agent's next message is read again
     prompt.draft, prompt.created_at = words, turn.now  # the preview gets the full timeout to be sent
     session.add(prompt)
     await _show_preview(desk, turn, ticket, prompt)
 
 
 async def _show_preview(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, prompt: AgentPrompt) -> None:
-    key, field = NOTICES[prompt.action]
-    locale, text = await desk.policy.notifier.payer_text(turn.session, ticket, key, **{field: prompt.draft})
+    assert prompt.draft is not None  # only a draft is previewed
+    header, amount = "desk.preview", ""
+    if prompt.action == OUTSIDE:
+        outside = read_outside_refund(prompt.draft, ticket)  # read when the draft was taken
+        locale, text = await outside_notice(turn.session, desk.policy, ticket, outside)
+        header, amount = "desk.preview_outside", _money(desk, outside.amount)
+    else:
+        key, field = NOTICES[prompt.action]
+        notifier = desk.policy.notifier
+        locale, text = await notifier.payer_text(turn.session, ticket, key, **{field: prompt.draft})
     tag = draft_tag(prompt)
     buttons = ((
         *(Button(desk.t(f"desk.draft_{verb}"), DraftButton(ticket.reference, verb, tag).pack())
           for verb in DraftVerb),
     ),)
-    preview = desk.t("desk.preview", reference=ticket.reference, name=turn.agent,
+    preview = desk.t(header, reference=ticket.reference, name=turn.agent, amount=amount,
                      language=LANGUAGE_NAMES.get(locale, locale), text=text)
     turn.outputs.append(Reply(preview[:4096], buttons))
 
@@ -161,6 +197,10 @@ async def _send(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, prompt: A
                                   reason=words)
         desk._acted(card, turn, "desk.reject")
         turn.outputs.append(Reply(desk.t("desk.rejected", reference=ticket.reference, name=turn.agent)))
+    elif prompt.action == OUTSIDE:
+        if not await _record_outside(desk, turn, ticket, words):
+            return
+        desk._acted(card, turn, "desk.outside")
     else:
         if ticket.status != TicketStatus.NEEDS_INFO:
             await move_ticket(session, ticket, TicketStatus.NEEDS_INFO, actor=actor, note=words, now=turn.now)
@@ -171,3 +211,20 @@ async def _send(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, prompt: A
     if card is not None:
         card.touched_at, card.sla_pings = turn.now, 0
         session.add(card)
+
+
+async def _record_outside(desk: "SupportDesk", turn: "DeskTurn", ticket: Ticket, words: str) -> bool:
+    """Send on an outside refund's preview: record it, close the ticket, tell the payer; or say why not."""
+    outside, reference = read_outside_refund(words, ticket), ticket.reference
+    try:
+        await record_outside_refund(turn.session, desk.policy, ticket, outside, agent=turn.agent,
+                                    actor=f"agent:{turn.event.person.id}", now=turn.now)
+    except RefundExists as exists:
+        turn.outputs.append(await desk._existing_refund(turn, ticket, exists.refund))
+        return False
+    except ChargeAlreadyRefunded:
+        turn.outputs.append(Reply(desk.t("desk.outside_charge_taken", reference=reference)))
+        return False
+    turn.outputs.append(Reply(desk.t("desk.refunded_outside", reference=reference, name=turn.agent,
+                                     amount=_money(desk, outside.amount), note=outside.note)))
+    return True

@@ -110,7 +110,8 @@ async def test_a_card_arrives_with_its_evidence_and_matched_charges(harness, pay
     assert f"Payer: Ann (id {payer.id}, en)" in text and "Order: A1 · Amount: CN¥99.00" in text
     assert "Charges of this order:" in text and "← duplicate" in text and "(original)" in text
     assert card["photo"], "the screenshot is on the card"
-    assert [label for label, _ in buttons(card)] == ["✅ Approve", "✖️ Reject", "❓ Ask", "🙋 Assign to me"]
+    assert [label for label, _ in buttons(card)] == [
+        "✅ Approve", "✖️ Reject", "❓ Ask", "🙋 Assign to me", "🏦 Refunded outside the bot"]
     topics = await client.calls("createForumTopic")
     if desk:
         assert [c["params"]["name"] for c in topics] == [f"{reference} · duplicate confirmed"]

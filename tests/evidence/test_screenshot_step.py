@@ -117,8 +117,9 @@ class WatchfulDownloads(Downloads):
         self.inside_a_transaction: list[str] = []
 
     async def download(self, file_id: str) -> bytes:
+        # Held by this update's own transaction, the lock would never come; a loaded machine may take a while.
         try:
-            async with asyncio.timeout(0.5):
+            async with asyncio.timeout(3):
                 async with self.db.transaction() as session:
                     await lock_conversation(session, user_id=PAYER.id, chat_id=PAYER.id, now=NOW)
         except TimeoutError:

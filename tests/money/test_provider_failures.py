@@ -95,7 +95,7 @@ async def test_a_refused_refund_offers_retry_and_reject_and_retry_is_a_new_attem
     [ticket] = await world.tickets()
     assert ticket.status == "refund_failed"
     buttons = [b.data for row in world.support.renderer.buttons(ticket) for b in row]
-    assert buttons == [f"sd:{ticket.reference}:retry", f"sd:{ticket.reference}:reject"]
+    assert buttons == [f"sd:{ticket.reference}:{action}" for action in ("retry", "reject", "outside")]
 
     await world.agent_presses(f"sd:{ticket.reference}:retry")
 
@@ -142,3 +142,23 @@ async def test_approve_after_not_yet_says_what_exists_and_creates_nothing(world:
     assert (await world.tickets())[0].status == "refunded"
     notice = [m for m in await world.outbox(ANN) if m.dedupe_key.startswith(f"ticket:{ticket.id}:details")]
     assert len(notice) == 1 and "BR-1" in notice[0].text
+
+
+async def test_a_refused_refund_paid_by_bank_transfer_is_closed_as_refunded_outside(manual_world: World):
+    from handlers.events import Reply
+    from tests.desks.test_resolving_tickets import agent_writes, post_card, send_button
+
+    world = manual_world
+    ticket = await world.reported_duplicate(ANN)
+    world.merchant.script.extend(["failed"])
+    await world.agent_presses(f"sd:{ticket.reference}:approve")
+    await post_card(world, ticket)
+    await world.agent_presses(f"sd:{ticket.reference}:outside")
+    [preview] = [o for o in await agent_writes(world, "99.00 bank transfer BT-9") if isinstance(o, Reply)]
+    await world.agent_presses(send_button(preview))
+
+    [ticket] = await world.tickets()
+    failed, outside = await world.refunds()
+    assert ticket.status == "refunded" and (failed.status, outside.status) == ("failed", "succeeded")
+    assert (outside.provider, outside.transaction_id, outside.attempt) == ("outside", "tx2", 2)
+    assert +world.merchant.refunded == {}  # the provider paid nothing (it refused); the transfer did

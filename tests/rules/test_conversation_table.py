@@ -17,7 +17,7 @@ def test_each_step_takes_exactly_its_inputs():
         Step.ORDER: {Input.TEXT, Input.NO_ORDER},
         Step.AMOUNT: {Input.TEXT},
         Step.PAID_AT: {Input.TEXT, Input.DAY},
-        Step.SCREENSHOT: {Input.IMAGE},
+        Step.SCREENSHOT: {Input.IMAGE, Input.BILL},
         Step.REVIEW: {Input.SUBMIT, Input.EDIT, Input.CANCEL},
     }
 

@@ -9,9 +9,10 @@ from storage.models import TicketStatus as S
 
 LEGAL = {
     (S.VERIFIED, S.APPROVED), (S.VERIFIED, S.NEEDS_REVIEW), (S.VERIFIED, S.NEEDS_INFO),
-    (S.VERIFIED, S.REJECTED), (S.VERIFIED, S.CANCELLED),
+    (S.VERIFIED, S.REJECTED), (S.VERIFIED, S.CANCELLED), (S.VERIFIED, S.REFUNDED),
     (S.NEEDS_REVIEW, S.APPROVED), (S.NEEDS_REVIEW, S.NEEDS_INFO), (S.NEEDS_REVIEW, S.REJECTED),
-    (S.NEEDS_REVIEW, S.CANCELLED), (S.NEEDS_REVIEW, S.REFUNDED),
+    (S.NEEDS_REVIEW, S.CANCELLED), (S.NEEDS_REVIEW, S.REFUNDED), (S.NEEDS_REVIEW, S.VERIFIED),
+    (S.NEEDS_INFO, S.VERIFIED),
     (S.NEEDS_INFO, S.NEEDS_REVIEW), (S.NEEDS_INFO, S.APPROVED), (S.NEEDS_INFO, S.REJECTED),
     (S.NEEDS_INFO, S.CANCELLED), (S.NEEDS_INFO, S.REFUNDED),
     (S.APPROVED, S.REFUND_PENDING), (S.APPROVED, S.REFUND_FAILED), (S.APPROVED, S.CANCELLED),
@@ -29,6 +30,7 @@ def test_every_pair(current, wanted):
 def test_the_table_covers_every_status_and_closed_ones_are_final():
     assert set(ALLOWED) == set(S)
     assert ALLOWED[S.REJECTED] == ALLOWED[S.CANCELLED] == frozenset()
-    # Only a refund that landed reaches refunded (support re-sends its details from the review states).
+    # Only a refund that landed reaches refunded: support re-sends its details from the review states, or
+    # records one made outside the bot from a state waiting for a person.
     assert [status for status, targets in ALLOWED.items() if S.REFUNDED in targets] == [
-        S.NEEDS_REVIEW, S.NEEDS_INFO, S.REFUND_PENDING, S.REFUND_FAILED]
+        S.VERIFIED, S.NEEDS_REVIEW, S.NEEDS_INFO, S.REFUND_PENDING, S.REFUND_FAILED]

@@ -1,0 +1,1 @@
+"""Payment platforms' files: merchants' exports and payers' own bills, read into charges."""
