@@ -20,8 +20,11 @@ from bot.transaction_import import RefundsWithoutCharge, import_summary, read_fi
 from bot.wiring import Services, build_services, utc_now
 from handlers.durations import parse_duration
 from handlers.exports.detect import UnknownExport
+from handlers.merchant.compose import check_broadcast_text, read_send_time
+from handlers.merchant.tips import TIP_COUNT, broadcast_text
 from handlers.money import Money
 from handlers.monitor.arrivals import Source, charges_arrived_by_id
+from handlers.parsing import InputRejected
 from handlers.payer.deep_link import make_token
 from handlers.refunds.lifecycle import IllegalTransition
 from handlers.refunds.refunding import (
@@ -32,9 +35,23 @@ from handlers.refunds.refunding import (
     land_by_reference,
 )
 from handlers.refunds.requests import Answer, approve_and_send, send_refund_requests
+from handlers.texts import Texts
+from storage.broadcasts import (
+    OPEN,
+    BroadcastCounts,
+    add_broadcast,
+    broadcast_by_id,
+    cancel_broadcast,
+    counts_of,
+    recent_broadcasts,
+)
+from storage.models import Broadcast, BroadcastStatus
 from storage.tickets import all_tickets
+from storage.users import tip_subscriber_counts
 
 BOT_NAME, BOT_USERNAME = "Refund Assistant", "refund_assistant_bot"  # how the sandbox presents this bot
+AUDIENCES = ("all", "en", "zh")
+LISTED_BROADCASTS = 1000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     link = payer_actions.add_parser("link", help="print a signed deep link that links its opener to PAYER_ID")
     link.add_argument("payer_id")
     link.add_argument("--ttl", default=None, help="how long the link works (e.g. 7d; default LINK_TTL)")
+    _broadcasts_parser(commands)
     commands.add_parser(
         "gc", help="delete screenshots nothing refers to after EVIDENCE_RETENTION, and stray evidence files"
     )
@@ -70,6 +88,22 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8081)
     sandbox.add_argument("--token", default="123456:sandbox-token")
     return parser
+
+
+def _broadcasts_parser(commands: argparse._SubParsersAction) -> None:
+    broadcasts = commands.add_parser("broadcasts", help="queue, list or cancel payment-safety tip broadcasts")
+    actions = broadcasts.add_subparsers(dest="action", required=True)
+    send = actions.add_parser("send", help="queue a broadcast the running bot delivers; prints its id")
+    send.add_argument("--tip", type=int, help=f"a tip of the built-in library, 1 to {TIP_COUNT}")
+    send.add_argument("--text-file", type=Path, help="your own tip, in English (UTF-8 text)")
+    send.add_argument("--text-file-zh", type=Path, help="your own tip, in Chinese (UTF-8 text)")
+    send.add_argument("--audience", choices=AUDIENCES, default="all", help="subscribers of this language")
+    send.add_argument("--at", help='"YYYY-MM-DD HH:MM" in TIMEZONE (default: now)')
+    send.add_argument("--yes", action="store_true", help="queue without showing the preview and asking")
+    listing = actions.add_parser("list", help="broadcasts, newest first, with their counts")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    cancel = actions.add_parser("cancel", help="cancel a scheduled or running broadcast (drops its unsent)")
+    cancel.add_argument("id", type=int)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         "refunds": mark_landed,
         "gc": collect_evidence,
         "payers": link_payer,
+        "broadcasts": {"send": send_broadcast, "list": list_broadcasts, "cancel": cancel_broadcast_by_id}.get(
+            getattr(arguments, "action", "")
+        ),
     }[arguments.command]
     return asyncio.run(action(settings, arguments))
 
@@ -277,6 +314,135 @@ async def collect_evidence(settings: Settings, arguments) -> int:
         f"removed {len(cleanup.rows)} unused screenshot(s), {len(cleanup.files_without_row)} file(s) without "
         f"a row and {cleanup.half_written_files} half-written file(s); {cleanup.bytes_freed} bytes freed"
     )
+    return 0
+
+
+class BroadcastRefused(ValueError):
+    """The broadcast asked for cannot be queued; the text says why in one line."""
+
+
+def _tip_text(path: Path, texts: Texts) -> str:
+    """A tip written in a file, checked as the chat checks a typed one."""
+    try:
+        raw = path.read_bytes()[: 64 * 1024].decode("utf-8")
+    except OSError as error:
+        raise BroadcastRefused(f"{path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise BroadcastRefused(f"{path}: not UTF-8 text") from None
+    try:
+        return check_broadcast_text(raw)
+    except InputRejected as rejected:
+        raise BroadcastRefused(f"{path}: {texts.get('en', rejected.key, **rejected.params)}") from None
+
+
+def broadcast_from_arguments(arguments, settings: Settings, texts: Texts) -> Broadcast:
+    """The broadcast `broadcasts send` asks for (not stored yet), or BroadcastRefused."""
+    now = utc_now()
+    custom = arguments.text_file is not None or arguments.text_file_zh is not None
+    if (arguments.tip is None) == (not custom):
+        raise BroadcastRefused("give either --tip N or --text-file FILE (and/or --text-file-zh FILE)")
+    if arguments.tip is not None and not 1 <= arguments.tip <= TIP_COUNT:
+        raise BroadcastRefused(f"--tip {arguments.tip}: the library has tips 1 to {TIP_COUNT}")
+    scheduled_at = now
+    if arguments.at is not None:
+        try:
+            scheduled_at = read_send_time(arguments.at, now=now, zone=settings.zone)
+        except InputRejected as rejected:
+            said = texts.get("en", rejected.key, **rejected.params)
+            raise BroadcastRefused(f"--at {arguments.at!r}: {said}") from None
+    return Broadcast(
+        status=BroadcastStatus.SCHEDULED, source="cli", tip_number=arguments.tip,
+        text_en=_tip_text(arguments.text_file, texts) if arguments.text_file else None,
+        text_zh=_tip_text(arguments.text_file_zh, texts) if arguments.text_file_zh else None,
+        audience=arguments.audience, paid=settings.broadcast_paid, scheduled_at=scheduled_at, created_at=now,
+    )
+
+
+def print_preview(broadcast: Broadcast, texts: Texts, settings: Settings, reach: dict[str, int]) -> None:
+    """Each language's message exactly as subscribers get it, with its button, and who gets it when."""
+    languages = ("en", "zh") if broadcast.audience == "all" else (broadcast.audience,)
+    for locale in languages:
+        print(f"--- {locale}: {reach.get(locale, 0)} subscriber(s) ---")
+        print(broadcast_text(texts, broadcast, locale, settings.default_locale))
+        print(f"[ {texts.get(locale, 'tips.stop_button')} ]")
+    when = broadcast.scheduled_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+    print(f"--- to {sum(reach.get(locale, 0) for locale in languages)} subscriber(s), at {when} ---")
+
+
+async def send_broadcast(settings: Settings, arguments) -> int:
+    """Queue a broadcast (after the preview and a yes, unless --yes); print its id."""
+    texts = Texts.load()
+    try:
+        broadcast = broadcast_from_arguments(arguments, settings, texts)
+    except BroadcastRefused as error:
+        print(f"refund-bot: {error}", file=sys.stderr)
+        return 2
+    async with opened(settings) as services:
+        async with services.db.transaction() as session:
+            reach = await tip_subscriber_counts(session)
+        if not arguments.yes:
+            print_preview(broadcast, texts, settings, reach)
+            print("Queue this broadcast? [y/N] ", end="", file=sys.stderr, flush=True)
+            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                print("refund-bot: nothing queued", file=sys.stderr)
+                return 1
+        async with services.db.transaction() as session:
+            await add_broadcast(session, broadcast)
+    print(broadcast.id)
+    when = broadcast.scheduled_at.astimezone(settings.zone).isoformat(timespec="minutes")
+    print(f"refund-bot: broadcast {broadcast.id} queued for {when}; the running bot sends it",
+          file=sys.stderr)
+    return 0
+
+
+async def list_broadcasts(settings: Settings, arguments) -> int:
+    """Print the broadcasts, newest first, with their counts."""
+    async with opened(settings) as services, services.db.transaction() as session:
+        broadcasts = await recent_broadcasts(session, limit=LISTED_BROADCASTS)
+        counts = await counts_of(session, broadcasts)
+    rows = [broadcast_json(b, counts[b.id]) for b in broadcasts]
+    if arguments.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for broadcast, row in zip(broadcasts, rows, strict=True):
+        what = f"tip {row['tip']}" if row["tip"] is not None else "own text"
+        when = broadcast.scheduled_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
+        print(
+            f"#{row['id']:<5} {row['status']:<9} {when}  {what:<8} {row['audience']:<3} "
+            f"recipients {row['recipients']}  sent {row['sent']}  delivered {row['delivered']}  "
+            f"unreachable {row['unreachable']}  failed {row['failed']}"
+        )
+    return 0
+
+
+def broadcast_json(broadcast: Broadcast, counts: BroadcastCounts) -> dict:
+    """A broadcast with its counts, as `broadcasts list --json` prints it (times ISO 8601)."""
+    def moment(value):
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": broadcast.id, "status": broadcast.status, "source": broadcast.source,
+        "tip": broadcast.tip_number,
+        "audience": broadcast.audience, "scheduled_at": moment(broadcast.scheduled_at),
+        "started_at": moment(broadcast.started_at), "finished_at": moment(broadcast.finished_at),
+        "recipients": counts.recipients, "sent": counts.sent, "delivered": counts.delivered,
+        "unreachable": counts.unreachable, "failed": counts.failed,
+    }
+
+
+async def cancel_broadcast_by_id(settings: Settings, arguments) -> int:
+    """Cancel a scheduled or running broadcast: its unsent messages are dropped."""
+    async with opened(settings) as services, services.db.transaction() as session:
+        broadcast = await broadcast_by_id(session, broadcast_id=arguments.id, lock=True)
+        if broadcast is None:
+            print(f"refund-bot: there is no broadcast {arguments.id}", file=sys.stderr)
+            return 1
+        if broadcast.status not in OPEN:
+            print(f"refund-bot: broadcast {arguments.id} is {broadcast.status}; only a scheduled or running "
+                  "one can be cancelled", file=sys.stderr)
+            return 1
+        dropped = await cancel_broadcast(session, broadcast, now=services.clock())
+    print(f"broadcast {arguments.id} cancelled; {dropped} unsent message(s) dropped")
     return 0
 
 

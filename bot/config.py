@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     link_secret: SecretStr = SecretStr("")
     link_ttl: PositiveDuration = timedelta(days=30)
     bot_username: str = ""
+    weekly_tip: str = ""  # a cron expression in TIMEZONE ("0 10 * * MON"); empty: no weekly tip
+    broadcast_paid: bool = False  # broadcasts with allow_paid_broadcast (paid in Stars), BROADCAST_PAID_RATE
+    broadcast_paid_rate: float = Field(default=1000, gt=0, le=1000)
 
     @field_validator(*SHORTEST_RETENTION)
     @classmethod
@@ -205,6 +208,23 @@ class Settings(BaseSettings):
         if name and not (5 <= len(name) <= 32 and name.replace("_", "").isalnum() and name.isascii()):
             raise ValueError(f"{value!r} is not a Telegram bot username like refund_assistant_bot")
         return name
+
+    @field_validator("weekly_tip")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        """Five cron fields (minute hour day month weekday), checked now rather than when the bot starts."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        value = " ".join(value.split())
+        if value:
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as error:
+                raise ValueError(
+                    f"{value!r} is not a cron expression like \"0 10 * * MON\" (minute hour day month "
+                    f"weekday; empty for no weekly tip): {error}"
+                ) from None
+        return value
 
     @field_validator("support_chat_id", mode="before")
     @classmethod

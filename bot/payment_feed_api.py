@@ -49,7 +49,7 @@ def payment_feed_handler(
         except RecursionError:  # deep nesting overflows the parser's recursion
             return _refused(400, "bad body: nested too deeply")
         try:
-            events = read_events(payload, zone, max_events=MAX_EVENTS)
+            events = read_events(payload, zone, max_events=MAX_EVENTS, now=clock())
         except EventsRefused as refusal:
             shown = refusal.problems[:PROBLEMS_SHOWN]
             return _refused(

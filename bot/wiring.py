@@ -114,7 +114,10 @@ class Services:
 
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
         """The outbox worker sending through the runtime's messenger (cards included)."""
-        policy = DeliveryPolicy(rate_per_second=self.settings.outbox_rate, lease=self.settings.outbox_lease)
+        settings = self.settings
+        paid_rate = settings.broadcast_paid_rate if settings.broadcast_paid else None
+        policy = DeliveryPolicy(rate_per_second=settings.outbox_rate, lease=settings.outbox_lease,
+                                paid_broadcast_rate=paid_rate)
         secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret, self.settings.link_secret)
         redact = Redactor(secret.get_secret_value() for secret in secrets)
         cards = self.card_publisher(messenger)
@@ -157,6 +160,7 @@ class Services:
             self.clock,
             self.settings.default_locale,
             self.refund_policy(),
+            charts=PillowChartDrawer(),
         )
 
     async def close(self) -> None:

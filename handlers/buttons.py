@@ -353,3 +353,144 @@ class RepeatButton:
         if answer is None or not SUSPICION_ID.fullmatch(number):
             return None
         return cls(int(number), answer)
+
+
+# --- payment-safety tips (payer, private chat) ---------------------------------------------------
+
+
+class TipsChoice(StrEnum):
+    """A payer's answer about the merchant's tips."""
+
+    ON = "on"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class TipsButton:
+    """`tips:<on|off>`: subscribe to or stop the merchant's payment-safety tips."""
+
+    PREFIX: ClassVar[str] = "tips"
+    choice: TipsChoice
+
+    def pack(self) -> str:
+        """The callback data."""
+        return _pack(self.PREFIX, self.choice)
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (1,))
+        if fields is None:
+            return None
+        choice = _member(TipsChoice, fields[0])
+        return cls(choice) if choice is not None else None
+
+
+# --- forgetting a payer (payer, private chat) -----------------------------------------------------
+
+FORGET_KEY = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), see handlers/payer/forgetting.py
+
+
+class ForgetChoice(StrEnum):
+    """The payer's answer to "delete my data?"."""
+
+    CONFIRM = "confirm"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True)
+class ForgetButton:
+    """`forget:<key>:<confirm|keep>`: tied to one /forget request, so an old confirmation cannot act."""
+
+    PREFIX: ClassVar[str] = "forget"
+    key: str
+    choice: ForgetChoice
+
+    def pack(self) -> str:
+        """The callback data."""
+        return _pack(self.PREFIX, self.key, self.choice)
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (2,))
+        if fields is None or not FORGET_KEY.fullmatch(fields[0]):
+            return None
+        choice = _member(ForgetChoice, fields[1])
+        return cls(fields[0], choice) if choice is not None else None
+
+
+# --- a merchant's broadcast (merchant admin, private chat) ------------------------------------------
+
+BROADCAST_KEY = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), see handlers/merchant/compose.py
+TIP_NUMBER = re.compile(r"[1-9][0-9]?")  # the library's range is checked where the tip is picked
+BROADCAST_ID = re.compile(r"[1-9][0-9]{0,17}")
+AUDIENCES = frozenset({"all", *LANGUAGES})  # everyone subscribed, or the subscribers of one language
+
+
+class BroadcastAction(StrEnum):
+    """What a button of the broadcast being composed does; `tip` and `audience` carry an argument."""
+
+    TIP = "tip"
+    OWN = "own"  # write my own text
+    SKIP = "skip"  # no text in this language
+    AUDIENCE = "aud"
+    NOW = "now"
+    CONFIRM = "ok"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class BroadcastButton:
+    """`bc:<draft key>:<action>[:<argument>]`: tied to one draft, so an old draft's buttons cannot act."""
+
+    PREFIX: ClassVar[str] = "bc"
+    draft_key: str
+    action: BroadcastAction
+    argument: str = ""
+
+    def pack(self) -> str:
+        """The callback data."""
+        if not self._argument_fits(self.action, self.argument):
+            raise ValueError(f"a broadcast button's argument does not fit its action: {self!r}")
+        return _pack(self.PREFIX, self.draft_key, self.action, *([self.argument] if self.argument else []))
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (2, 3))
+        if fields is None:
+            return None
+        key, name, *rest = fields
+        action, argument = _member(BroadcastAction, name), rest[0] if rest else ""
+        if action is None or not BROADCAST_KEY.fullmatch(key) or not cls._argument_fits(action, argument):
+            return None
+        return cls(key, action, argument)
+
+    @staticmethod
+    def _argument_fits(action: BroadcastAction, argument: str) -> bool:
+        if action is BroadcastAction.TIP:
+            return bool(TIP_NUMBER.fullmatch(argument))
+        if action is BroadcastAction.AUDIENCE:
+            return argument in AUDIENCES
+        return argument == ""
+
+
+@dataclass(frozen=True)
+class BroadcastCancelButton:
+    """`bcx:<broadcast id>`: cancel a scheduled or running broadcast from the /broadcasts list."""
+
+    PREFIX: ClassVar[str] = "bcx"
+    broadcast_id: int
+
+    def pack(self) -> str:
+        """The callback data."""
+        return _pack(self.PREFIX, str(self.broadcast_id))
+
+    @classmethod
+    def parse(cls, data: str) -> Self | None:
+        """The button, or None for anything malformed."""
+        fields = _fields(data, cls.PREFIX, (1,))
+        if fields is None or not BROADCAST_ID.fullmatch(fields[0]):
+            return None
+        return cls(int(fields[0]))

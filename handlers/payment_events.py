@@ -3,12 +3,12 @@
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.transaction_csv import read_row
+from handlers.transaction_csv import EARLIEST_CHARGE, LATEST_CHARGE, read_row
 from storage.models import Transaction, TransactionStatus
 
 MAX_EVENTS = 500
@@ -32,6 +32,9 @@ LATER_STATES: dict[TransactionStatus, set[TransactionStatus]] = {
     _S.REFUNDED: set(),
 }
 IDENTITY = ("order_id", "amount_minor", "currency")  # what an event may never change about a known charge
+# A charge's time: none before this, none more than AHEAD after the request (clocks and zones differ).
+EARLIEST, LATEST = EARLIEST_CHARGE, LATEST_CHARGE
+AHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,13 @@ def describe(index: int | None, reason: str) -> str:
     return reason if index is None else f"events[{index}]: {reason}"
 
 
-def read_events(payload: object, zone: ZoneInfo, *, max_events: int = MAX_EVENTS) -> list[PaymentEvent]:
-    """One event object or `{"events": [...]}` as checked events, or EventsRefused naming every bad one."""
+def read_events(
+    payload: object, zone: ZoneInfo, *, max_events: int = MAX_EVENTS, now: datetime | None = None
+) -> list[PaymentEvent]:
+    """One event object or `{"events": [...]}` as checked events, or EventsRefused naming every bad one.
+
+    With `now`, a charge dated more than AHEAD after it is refused.
+    """
     if not isinstance(payload, dict):
         raise EventsRefused([(None, "the body must be a JSON object: one event or {\"events\": [...]}")])
     if "events" not in payload:
@@ -87,7 +95,7 @@ def read_events(payload: object, zone: ZoneInfo, *, max_events: int = MAX_EVENTS
     problems: list[tuple[int | None, str]] = []
     for index, raw in enumerate(raw_events):
         try:
-            events.append(read_event(index, raw, zone))
+            events.append(read_event(index, raw, zone, now=now))
         except ValueError as problem:
             problems.append((index, str(problem)))
     if problems:
@@ -95,7 +103,7 @@ def read_events(payload: object, zone: ZoneInfo, *, max_events: int = MAX_EVENTS
     return events
 
 
-def read_event(index: int, raw: object, zone: ZoneInfo) -> PaymentEvent:
+def read_event(index: int, raw: object, zone: ZoneInfo, *, now: datetime | None = None) -> PaymentEvent:
     """One event object, or ValueError saying what is wrong with it (a naive time is read in `zone`)."""
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
@@ -107,11 +115,20 @@ def read_event(index: int, raw: object, zone: ZoneInfo) -> PaymentEvent:
     if not PLAIN_DECIMAL.fullmatch(texts["amount"]):
         raise ValueError(f"amount {texts['amount']!r} must be a plain decimal string like \"88.00\"")
     row = read_row({**texts, "status": status.value}, zone)  # the CSV import's checks, word for word
+    _check_moment(texts["created_at"], row["created_at"], now)
     return PaymentEvent(
         index=index, transaction_id=row["transaction_id"], order_id=row["order_id"],
         payer_id=row["payer_id"], amount_minor=row["amount_minor"], currency=row["currency"],
         status=status, created_at=row["created_at"], method=row["method"],
     )
+
+
+def _check_moment(raw: str, moment: datetime, now: datetime | None) -> None:
+    """A time a charge could have been made: the monitor adds its window to it, which must not overflow."""
+    latest = LATEST if now is None else min(LATEST, now + AHEAD)
+    if moment.utcoffset() is None or not EARLIEST <= moment <= latest:
+        raise ValueError(f"created_at {raw!r} is not a time a charge could have been made "
+                         f"(from {EARLIEST:%Y-%m-%d} to a day after the request)")
 
 
 def _text_field(raw: dict[str, Any], name: str, *, required: bool) -> str:

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from handlers.events import Button
@@ -87,8 +88,12 @@ class Messenger(Protocol):
     async def send(
         self, chat_id: int, text: str, buttons: tuple[tuple[Button, ...], ...], *,
         thread_id: int | None = None, reply_to: int | None = None, parse_mode: str | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
-        """Send one message (into a topic, or as a reply, when given); ThreadGone if the topic is gone."""
+        """Send one message (into a topic, or as a reply, when given); ThreadGone if the topic is gone.
+
+        `paid_broadcast`: allow_paid_broadcast (a broadcast above the free rate, paid in Telegram Stars).
+        """
         ...
 
     async def send_card(
@@ -137,4 +142,38 @@ class ChartDrawer(Protocol):
 
     def draw(self, per_day: Sequence[DayFigures], labels: ChartLabels) -> bytes:
         """A PNG: tickets filed per day as bars, median hours to landing as a line on a second scale."""
+        ...
+
+
+class SeriesStyle(StrEnum):
+    """How a series of daily counts is drawn."""
+
+    BARS = "bars"  # the bar series of a chart stand side by side in each day's slot
+    LINE = "line"
+
+
+@dataclass(frozen=True)
+class CountSeries:
+    """One figure counted per day, with its legend."""
+
+    legend: str
+    counts: tuple[int, ...]
+    style: SeriesStyle = SeriesStyle.BARS
+
+
+@dataclass(frozen=True)
+class CountChart:
+    """Several daily counts on one scale (the merchant's dashboard), words in the reader's language."""
+
+    title: str
+    count_axis: str
+    days: tuple[date, ...]
+    series: tuple[CountSeries, ...]
+
+
+class CountChartDrawer(Protocol):
+    """Draws the merchant's dashboard chart (an image library is an adapter concern)."""
+
+    def draw_counts(self, chart: CountChart) -> bytes:
+        """A PNG: each series per day, as bars side by side or as a line, on one count scale."""
         ...

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,8 @@ from storage.models import TransactionStatus
 COLUMNS = ("transaction_id", "order_id", "payer_id", "amount", "currency", "status", "created_at")
 TELEGRAM_ID = "telegram_id"  # optional column: links the payer to a Telegram user
 STATUSES = {s.value for s in TransactionStatus}
+EARLIEST_CHARGE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_CHARGE = datetime(2100, 1, 1, tzinfo=UTC)
 # A row as csv.DictReader gives it: extra fields land under the key None.
 CsvRow = Mapping[str | None, Any]
 
@@ -59,12 +61,26 @@ def _amount(raw: str, currency: str) -> Money:
     return Money(amount, currency)
 
 
+def plausible_charge_time(moment: datetime, column: str) -> datetime:
+    """The (aware) time as it is, if a payment could have been made then; ValueError otherwise.
+
+    Far-off years are refused before anything adds a window to them and overflows.
+    """
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_CHARGE <= utc < LATEST_CHARGE:
+        raise ValueError(f"{column} {moment.isoformat()} is not a plausible payment time (2000 to 2099)")
+    return moment
+
+
 def _created_at(raw: str, zone: ZoneInfo) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
         raise ValueError(f"created_at {raw!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return plausible_charge_time(moment if moment.tzinfo else moment.replace(tzinfo=zone), "created_at")
 
 
 def read_row(row: CsvRow, zone: ZoneInfo) -> dict[str, Any]:

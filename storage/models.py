@@ -73,6 +73,11 @@ class User(SQLModel, table=True):
     locale_chosen: bool = False
     # Set when the user blocked the bot (403 or my_chat_member "kicked"); cleared when they return.
     unreachable: bool = False
+    # Payment-safety tips from the merchant: None until the payer answers (and then they get none).
+    tips: bool | None = None
+    tips_asked: bool = False
+    # The key of the /forget confirmation last offered; its buttons act only while it is this one.
+    forget_key: str | None = Field(default=None, max_length=16)
     created_at: datetime = _time()
 
 
@@ -355,6 +360,8 @@ class OutboxMessage(SQLModel, table=True):
     thread_id: int | None = None
     parse_mode: str | None = Field(default=None, max_length=16)
     photo_sha256: str | None = Field(default=None, max_length=64)
+    # A broadcast's message to one recipient (BULK priority); its counts come from these rows.
+    broadcast_id: int | None = Field(default=None, index=True)
 
 
 class SupportCard(SQLModel, table=True):
@@ -389,6 +396,54 @@ class AgentPrompt(SQLModel, table=True):
     draft: str | None = Field(default=None, max_length=1024)
     created_at: datetime = _time()
 
+
+
+class BroadcastStatus(StrEnum):
+    """Where a merchant's broadcast stands."""
+
+    SCHEDULED = "scheduled"  # confirmed, waiting for its time
+    RUNNING = "running"  # its outbox rows are written; the worker is sending them
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(SQLModel, table=True):
+    """A payment-safety tip sent by a merchant to the subscribed payers, once confirmed."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(max_length=16, index=True)
+    source: str = Field(max_length=16)  # chat, cli, weekly
+    tip_number: int | None = None  # a tip of the built-in library, else the texts below
+    text_en: str | None = Field(default=None, max_length=4096)
+    text_zh: str | None = Field(default=None, max_length=4096)
+    audience: str = Field(default="all", max_length=8)  # all, en, zh
+    paid: bool = False  # allow_paid_broadcast: a higher rate, paid in Telegram Stars
+    created_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    scheduled_at: datetime = _time(index=True)
+    recipients: int = 0
+    progress_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    progress_message_id: int | None = None
+    created_at: datetime = _time()
+    started_at: datetime | None = _time(nullable=True)
+    finished_at: datetime | None = _time(nullable=True)
+
+
+class BroadcastDraft(SQLModel, table=True):
+    """A merchant's broadcast being composed in their private chat: the step and the choices so far."""
+
+    __tablename__ = "broadcast_drafts"
+
+    merchant_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    step: str = Field(max_length=16)
+    tip_number: int | None = None
+    text_en: str | None = Field(default=None, max_length=4096)
+    text_zh: str | None = Field(default=None, max_length=4096)
+    audience: str | None = Field(default=None, max_length=8)
+    scheduled_at: datetime | None = _time(nullable=True)
+    key: str = Field(max_length=16)  # ties the draft's buttons to this draft
+    updated_at: datetime = _time()
 
 # Rows built with `model_construct` (the Core fast paths) need configured mappers before any ORM query ran.
 configure_mappers()

@@ -58,6 +58,7 @@ def outbox_row(
     ticket_id: int | None = None,
     parse_mode: str | None = None,
     photo_sha256: str | None = None,
+    broadcast_id: int | None = None,
 ) -> dict[str, Any]:
     """A proactive message as an outbox row; dropped at once when `dropped_because` says why."""
     return {
@@ -76,6 +77,7 @@ def outbox_row(
         "thread_id": None,
         "parse_mode": parse_mode,
         "photo_sha256": photo_sha256,
+        "broadcast_id": broadcast_id,
     }
 
 

@@ -7,7 +7,15 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import first
-from storage.models import OPEN_SUSPICIONS, SuspectedDuplicate, Transaction, TransactionStatus
+from storage.models import (
+    CLOSED_STATUSES,
+    OPEN_SUSPICIONS,
+    SuspectedDuplicate,
+    Ticket,
+    TicketTransaction,
+    Transaction,
+    TransactionStatus,
+)
 from storage.upsert import insert_statement, table_of
 
 
@@ -58,3 +66,21 @@ async def repeat_share(session: AsyncSession, *, since: datetime) -> tuple[int, 
         )
     )
     return repeats.one(), charges.one()
+
+
+async def open_ticket_naming_duplicate(
+    session: AsyncSession, *, user_id: int, transaction_id: str, role: str
+) -> Ticket | None:
+    """The user's open ticket already naming this charge in `role` (e.g. a report the records confirmed)."""
+    query = (
+        select(Ticket)
+        .join(TicketTransaction, col(TicketTransaction.ticket_id) == col(Ticket.id))
+        .where(
+            Ticket.user_id == user_id,
+            TicketTransaction.transaction_id == transaction_id,
+            TicketTransaction.role == role,
+            col(Ticket.status).not_in(list(CLOSED_STATUSES)),
+        )
+        .order_by(col(Ticket.id))
+    )
+    return (await session.exec(query)).first()

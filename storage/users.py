@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import User
@@ -64,3 +64,20 @@ async def set_reachable(session: AsyncSession, *, user_id: int, reachable: bool)
         user.unreachable = not reachable
         session.add(user)
 
+
+async def tip_recipients(session: AsyncSession, *, audience: str) -> list[tuple[int, str]]:
+    """The payers a broadcast reaches: subscribed to tips, reachable, in `audience` ("all" or a locale)."""
+    query = select(User.id, User.locale).where(col(User.tips).is_(True), col(User.unreachable).is_(False))
+    if audience != "all":
+        query = query.where(User.locale == audience)
+    return [(user_id, locale) for user_id, locale in (await session.exec(query.order_by(col(User.id)))).all()]
+
+
+async def tip_subscriber_counts(session: AsyncSession) -> dict[str, int]:
+    """How many payers each language's broadcast would reach (subscribed and reachable)."""
+    query = (
+        select(User.locale, func.count())
+        .where(col(User.tips).is_(True), col(User.unreachable).is_(False))
+        .group_by(User.locale)
+    )
+    return {locale: count for locale, count in (await session.exec(query)).all()}

@@ -15,6 +15,8 @@ class RateLimits:
     global_per_second: float | None = 30
     per_chat_per_second: float | None = 1  # private chats
     per_group_per_minute: int | None = 20  # groups/supergroups (chat id < 0)
+    # Sends with allow_paid_broadcast count against this instead of global_per_second.
+    paid_broadcast_per_second: float | None = 1000
 
 
 class SlidingWindow:
@@ -58,23 +60,28 @@ class RateLimiter:
         self._global = (
             window_for_rate(limits.global_per_second) if limits and limits.global_per_second else None
         )
+        self._paid = (
+            window_for_rate(limits.paid_broadcast_per_second)
+            if limits and limits.paid_broadcast_per_second else None
+        )
         self._chats: dict[int, SlidingWindow] = {}
 
-    def retry_after(self, chat_id: int | None) -> int | None:
+    def retry_after(self, chat_id: int | None, paid: bool = False) -> int | None:
         """Return the retry_after a send to chat_id must wait for, or None if it may go now."""
         now = self.clock()
-        waits = [window.wait_needed(now) for window in self._windows(chat_id)]
+        waits = [window.wait_needed(now) for window in self._windows(chat_id, paid)]
         longest = max(waits, default=0.0)
         return max(1, math.ceil(longest)) if longest > 0 else None
 
-    def record(self, chat_id: int | None) -> None:
-        """Count an accepted send to chat_id."""
+    def record(self, chat_id: int | None, paid: bool = False) -> None:
+        """Count an accepted send to chat_id (a paid broadcast's against the paid rate)."""
         now = self.clock()
-        for window in self._windows(chat_id):
+        for window in self._windows(chat_id, paid):
             window.record(now)
 
-    def _windows(self, chat_id: int | None) -> list[SlidingWindow]:
-        windows = [self._global] if self._global else []
+    def _windows(self, chat_id: int | None, paid: bool = False) -> list[SlidingWindow]:
+        overall = self._paid if paid else self._global
+        windows = [overall] if overall else []
         chat_window = self._chat_window(chat_id) if chat_id is not None else None
         if chat_window:
             windows.append(chat_window)

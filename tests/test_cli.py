@@ -216,3 +216,74 @@ def test_payers_link_refusals_are_one_line_and_exit_2(tmp_path, arguments, env, 
     assert result.returncode == 2 and result.stdout == ""
     assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "short" not in result.stderr  # a too-short secret is not echoed either
+
+
+def broadcasts(tmp_path: Path, *args: str, answer: str | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    environment.update({"BOT_TOKEN": "123:secret-token-value", "DATA_DIR": str(tmp_path / "data"),
+                        "TIMEZONE": "Asia/Shanghai"})
+    return subprocess.run([CLI, "broadcasts", *args], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=120, input=answer if answer is not None else "")
+
+
+def test_broadcasts_send_list_and_cancel(tmp_path):
+    queued = broadcasts(tmp_path, "send", "--tip", "3", "--audience", "zh", "--yes")
+    assert queued.returncode == 0, queued.stderr
+    number = int(queued.stdout)
+    assert f"broadcast {number} queued" in queued.stderr
+    with sqlite3.connect(tmp_path / "data" / "refund-bot.sqlite3") as database:  # as if half delivered
+        database.execute("UPDATE broadcasts SET status = 'running', recipients = 4 WHERE id = ?", (number,))
+        for user, status in ((1, "sent"), (2, "dropped"), (3, "failed"), (4, "pending")):
+            database.execute(
+                "INSERT INTO outbox (dedupe_key, chat_id, text, priority, attempts, not_before, created_at, "
+                "status, action, broadcast_id) VALUES (?, ?, 'tip', 1, 0, '2026-11-26 02:00:00', "
+                "'2026-11-26 02:00:00', ?, 'send', ?)", (f"bc:{number}:{user}", user, status, number))
+    [listed] = json.loads(broadcasts(tmp_path, "list", "--json").stdout)
+    assert {k: listed[k] for k in ("id", "status", "source", "tip", "audience")} == {
+        "id": number, "status": "running", "source": "cli", "tip": 3, "audience": "zh"}
+    counts = ("recipients", "sent", "delivered", "unreachable", "failed")
+    assert [listed[k] for k in counts] == [4, 3, 1, 1, 1]
+    assert f"#{number}" in broadcasts(tmp_path, "list").stdout
+
+    cancelled = broadcasts(tmp_path, "cancel", str(number))
+    assert cancelled.returncode == 0 and "1 unsent message(s) dropped" in cancelled.stdout
+    again = broadcasts(tmp_path, "cancel", str(number))
+    assert again.returncode == 1 and "is cancelled" in again.stderr
+    assert broadcasts(tmp_path, "cancel", "999").returncode == 1
+
+
+def test_broadcasts_send_shows_the_preview_and_asks(tmp_path):
+    (tmp_path / "en.txt").write_text("Check twice <b>before</b> paying\r\n", encoding="utf-8")
+    (tmp_path / "zh.txt").write_text("付款前请再确认一次\n", encoding="utf-8")
+    files = ("--text-file", "en.txt", "--text-file-zh", "zh.txt")
+    declined = broadcasts(tmp_path, "send", *files, answer="n\n")
+    assert declined.returncode == 1 and "nothing queued" in declined.stderr
+    preview = declined.stdout.splitlines()
+    assert preview[:3] == ["--- en: 0 subscriber(s) ---", "Check twice <b>before</b> paying", "[ Stop tips ]"]
+    assert preview[4:6] == ["付款前请再确认一次", "[ 不再接收小贴士 ]"]  # exactly as sent: plain text
+    assert json.loads(broadcasts(tmp_path, "list", "--json").stdout) == []
+
+    accepted = broadcasts(tmp_path, "send", *files, answer="y\n")
+    assert accepted.returncode == 0, accepted.stderr
+    number = int(accepted.stdout.splitlines()[-1])
+    with sqlite3.connect(tmp_path / "data" / "refund-bot.sqlite3") as database:
+        query = "SELECT text_en, text_zh, status FROM broadcasts WHERE id = ?"
+        row = database.execute(query, (number,)).fetchone()
+    assert row == ("Check twice <b>before</b> paying", "付款前请再确认一次", "scheduled")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("--tip", "9"), "--tip 9: the library has tips 1 to 8"),
+        ((), "give either --tip N or --text-file FILE"),
+        (("--text-file", "empty.txt"), "empty.txt: That text is empty"),
+        (("--tip", "1", "--at", "2020-01-01 09:00"), "already passed in Asia/Shanghai"),
+    ],
+)
+def test_broadcasts_send_refusals_are_one_line_and_exit_2(tmp_path, arguments, said):
+    (tmp_path / "en.txt").write_text("tip", encoding="utf-8")
+    (tmp_path / "empty.txt").write_text(" \n", encoding="utf-8")
+    result = broadcasts(tmp_path, "send", *arguments, "--yes")
+    assert result.returncode == 2 and result.stdout == ""
+    assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -64,8 +64,9 @@ class AiogramMessenger:
         thread_id: int | None = None,
         reply_to: int | None = None,
         parse_mode: str | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
-        """Send one message."""
+        """Send one message (with allow_paid_broadcast for a paid broadcast)."""
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
         async with telegram_errors():
             await self.bot.send_message(
@@ -75,6 +76,7 @@ class AiogramMessenger:
                 parse_mode=parse_mode,
                 message_thread_id=thread_id,
                 reply_parameters=reply,
+                allow_paid_broadcast=True if paid_broadcast else None,
             )
 
     async def send_card(

@@ -6,9 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from apscheduler.triggers.cron import CronTrigger
+
 from bot.in_flight import InFlight
 from bot.scheduler import Ticker
 from bot.wiring import Services
+from handlers.merchant.delivery import BroadcastStarter
+from handlers.merchant.progress import BroadcastProgress
 from handlers.ports import Messenger, RetryAfter
 from handlers.support.cards import SupportSettings
 from handlers.texts import Texts
@@ -63,14 +67,26 @@ async def detect_topics(shell: TelegramShell, support: SupportSettings) -> None:
 
 
 def build_ticker(services: Services, messenger: Messenger) -> Ticker:
-    """The sweeps, the outbox drain, the pruning and the screenshot clean-up, sending through `messenger`."""
+    """The sweeps, the outbox drain, the pruning, the screenshot clean-up and the broadcasts, sending
+    through `messenger`."""
+    settings = services.settings
+    delivery = services.delivery(messenger)
+    db, texts, clock, locale = services.db, services.texts, services.clock, settings.default_locale
+    starter = BroadcastStarter(db, texts, clock, locale, paid=settings.broadcast_paid)
+    progress = BroadcastProgress(db, messenger, texts, clock, locale, pace=delivery.wait_turn)
+    weekly = None
+    if settings.weekly_tip:
+        weekly = CronTrigger.from_crontab(settings.weekly_tip, timezone=settings.zone)
     return Ticker(
         services.follow_ups(),
-        services.delivery(messenger),
-        services.settings.sweep_interval,
+        delivery,
+        settings.sweep_interval,
         services.support_desk(),
         pruner=services.pruner(),
         evidence_gc=services.evidence_collector(),
+        broadcasts=starter,
+        progress=progress,
+        weekly_tip=weekly,
     )
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,14 @@ class DeliveryPolicy:
     base_backoff: timedelta = timedelta(seconds=2)
     # A group that refuses the bot (403) is retried forever, at most this far apart.
     max_group_backoff: timedelta = timedelta(minutes=10)
+    # BROADCAST_PAID: broadcast messages go with allow_paid_broadcast at this rate of their own (None: off).
+    paid_broadcast_rate: float | None = None
+
+    @property
+    def claim_size(self) -> int:
+        """Rows claimed at once: about one second's sending (a transactional message waits that at most)."""
+        fastest = max(self.rate_per_second, self.paid_broadcast_rate or 0)
+        return max(1, min(self.batch, math.ceil(fastest)))
 
 
 @dataclass
@@ -73,6 +82,8 @@ class DeliveryWorker:
     def __post_init__(self) -> None:
         # capacity 1: evenly spaced sends never exceed the rate in any one-second window
         self._limiter = AsyncLimiter(1, 1 / self.policy.rate_per_second)
+        paid_rate = self.policy.paid_broadcast_rate
+        self._paid_limiter = AsyncLimiter(1, 1 / paid_rate) if paid_rate else None
         self._last_send: dict[int, float] = defaultdict(lambda: float("-inf"))
         self._paused_until = 0.0
         self._refusals: dict[int, int] = {}  # group chat id -> 403s in a row
@@ -83,7 +94,7 @@ class DeliveryWorker:
         while True:
             sent, claimed, deferred = await self.deliver_batch()
             total += sent
-            if claimed < self.policy.batch and not deferred:
+            if claimed < self.policy.claim_size and not deferred:
                 return total
 
     async def deliver_batch(self) -> tuple[int, int, int]:
@@ -94,7 +105,7 @@ class DeliveryWorker:
         """
         async with self.db.transaction() as session:
             claimed = await claim_due_messages(
-                session, now=self.clock(), limit=self.policy.batch, lease=self.policy.lease
+                session, now=self.clock(), limit=self.policy.claim_size, lease=self.policy.lease
             )
         first_of_chat: dict[int, OutboxMessage] = {}
         later = []
@@ -108,23 +119,28 @@ class DeliveryWorker:
         outcomes = await asyncio.gather(*(self._send_one(message) for message in first_of_chat.values()))
         return outcomes.count("sent"), len(claimed), len(later)
 
-    async def _wait_turn(self, chat_id: int) -> None:
+    async def wait_turn(self, chat_id: int, *, paid: bool = False) -> None:
+        """Wait until a message to `chat_id` may go (rate, chat spacing, 429 pause) and take that turn."""
+        limiter = self._paid_limiter if paid and self._paid_limiter is not None else self._limiter
         while True:
             wait = self._wait_needed(chat_id)
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
-            await self._limiter.acquire()
+            await limiter.acquire()
             if self._wait_needed(chat_id) <= 0:  # a 429 may have arrived while we queued for the limiter
+                self._last_send[chat_id] = time.monotonic()
                 return
 
     def _wait_needed(self, chat_id: int) -> float:
         now = time.monotonic()
         return max(self._paused_until - now, self._last_send[chat_id] + self.policy.per_chat_interval - now)
 
+    def _is_paid(self, message: OutboxMessage) -> bool:
+        return self._paid_limiter is not None and message.broadcast_id is not None
+
     async def _send_one(self, message: OutboxMessage) -> str:
-        await self._wait_turn(message.chat_id)
-        self._last_send[message.chat_id] = time.monotonic()
+        await self.wait_turn(message.chat_id, paid=self._is_paid(message))
         try:
             await self._dispatch(message)
         except RetryAfter as pause:
@@ -167,6 +183,10 @@ class DeliveryWorker:
                 photo = self.cards.evidence.load(message.photo_sha256)
                 await self.messenger.send_card(
                     message.chat_id, thread_id=thread_id, photo=photo, text=message.text, buttons=buttons
+                )
+            elif self._is_paid(message):
+                await self.messenger.send(
+                    message.chat_id, message.text, buttons, parse_mode=message.parse_mode, paid_broadcast=True
                 )
             else:
                 await self.messenger.send(

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from handlers.money import KNOWN_CURRENCIES, decimals_of
+from handlers.transaction_csv import plausible_charge_time
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # WeChat Pay and Alipay write Beijing time without a zone
 MAX_ID = 64  # the longest id the transactions table keeps
@@ -76,4 +77,5 @@ def moment(raw: str | None, column: str, zone: ZoneInfo) -> datetime:
             parsed = datetime(year, month, day, hour, minute, second)
         except ValueError:
             raise ValueError(f"{column} {text!r} is not a real date and time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
+    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    return plausible_charge_time(aware, column).astimezone(UTC)

@@ -8,7 +8,7 @@ from handlers.matching import ChargeRole
 from handlers.money import Money
 from handlers.payer.filing import new_reference
 from handlers.payer.turn import Turn
-from handlers.refunds.refunding import approve_if_allowed
+from handlers.refunds.refunding import approve_if_allowed, refunded_charges
 from handlers.texts import format_money
 from storage.models import (
     PayerCheck,
@@ -17,11 +17,9 @@ from storage.models import (
     Ticket,
     TicketStatus,
     Transaction,
-    TransactionStatus,
     id_of,
 )
-from storage.refunds import live_refunds_of_charges
-from storage.suspicions import suspicion_by_id
+from storage.suspicions import open_ticket_naming_duplicate, suspicion_by_id
 from storage.tickets import add_ticket, open_order_key, open_ticket_for_order, ticket_by_id
 
 
@@ -60,12 +58,18 @@ async def _refund_the_repeat(turn: Turn, suspicion: SuspectedDuplicate) -> None:
     original = await session.get(Transaction, suspicion.original_transaction_id)
     repeat = await session.get(Transaction, suspicion.transaction_id)
     assert original is not None and repeat is not None  # charges are never deleted
-    refunded = await live_refunds_of_charges(session, transaction_ids=[repeat.transaction_id])
-    if repeat.status != TransactionStatus.SUCCEEDED or refunded:
+    refunded = await refunded_charges(session, [original.transaction_id, repeat.transaction_id])
+    if refunded:
         suspicion.status = SuspicionStatus.CONFIRMED
-        turn.say(turn.t("monitor.already_refunded"))
+        # Paid back once already (either payment): refunding the repeat now would pay back both.
+        key = "monitor.already_refunded" if repeat.transaction_id in refunded else "monitor.other_refunded"
+        turn.say(turn.t(key))
         return
     existing = await open_ticket_for_order(session, user_id=turn.user.id, order_id=repeat.order_id)
+    # A report of the other order may already name this charge as its duplicate (matched across orders).
+    existing = existing or await open_ticket_naming_duplicate(
+        session, user_id=turn.user.id, transaction_id=repeat.transaction_id, role=ChargeRole.DUPLICATE.value
+    )
     if existing is not None:
         suspicion.status, suspicion.ticket_id = SuspicionStatus.CONFIRMED, id_of(existing)
         turn.say(turn.t("monitor.already_filed", reference=existing.reference))

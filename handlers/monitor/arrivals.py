@@ -14,6 +14,7 @@ from handlers.monitor.repeats import Repeat, find_repeats
 from handlers.refunds.refunding import RefundCall, RefundPolicy
 from handlers.texts import Texts
 from storage.arrivals import what_arrivals_touch
+from storage.charge_feed import lock_payers
 from storage.models import SuspicionStatus, Transaction, TransactionStatus
 from storage.payer_links import LinkedUser, users_linked_to_payers
 from storage.refunds import live_refunds_of_charges
@@ -65,14 +66,19 @@ async def charges_arrived(
     paying = [c for c in arrived if c.payer_id]
     reach = watch.window if watch.monitor_on else timedelta(0)
     moments = [c.created_at for c in paying] or [now]
+    if watch.monitor_on:
+        # Another request storing a charge of one of these payers waits here until we commit, then sees ours.
+        await lock_payers(session, payer_ids=[c.payer_id for c in paying])
     touched = await what_arrivals_touch(
         session, payer_ids=[c.payer_id for c in paying], order_ids=[c.order_id for c in arrived],
         since=min(moments) - reach, until=max(moments) + reach, waiting_statuses=list(WAITING),
     )
+    # Waiting tickets first: a repeat whose refund they just recorded is not asked about.
+    calls = await match_waiting_tickets(session, watch.policy, touched.waiting_ticket_ids, now=now,
+                                        source=source.value)
     if watch.monitor_on and paying:
         await watch_for_repeats(session, watch, paying, touched.nearby_charges, now=now)
-    return await match_waiting_tickets(session, watch.policy, touched.waiting_ticket_ids, now=now,
-                                       source=source.value)
+    return calls
 
 
 async def charges_arrived_by_id(
@@ -92,11 +98,13 @@ async def watch_for_repeats(
 
     `nearby`: every charge of the paying payers within the window of the arrived ones (those included).
     """
-    repeats = find_repeats(nearby, new={c.transaction_id for c in paying}, window=watch.window)
-    refunded = await live_refunds_of_charges(
-        session, transaction_ids=[c.transaction_id for pair in repeats for c in pair]
-    )
-    repeats = [pair for pair in repeats if pair[1].transaction_id not in refunded]
+    new = {c.transaction_id for c in paying}
+    if not find_repeats(nearby, new=new, window=watch.window):
+        return  # the usual case, found without asking the database
+    # A charge refunded here counts as paid back: a repeat pairs with a payment that stands.
+    refunded = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in nearby])
+    repeats = find_repeats([c for c in nearby if c.transaction_id not in refunded], new=new,
+                           window=watch.window)
     if not repeats:
         return
     linked = await users_linked_to_payers(session, payer_ids=[repeat.payer_id for _, repeat in repeats])

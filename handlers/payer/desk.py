@@ -5,19 +5,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from handlers.buttons import HelpButton, LanguageButton, MenuButton, RepeatButton, ReportButton, TicketButton
+from handlers.buttons import (
+    ForgetButton,
+    HelpButton,
+    LanguageButton,
+    MenuButton,
+    RepeatButton,
+    ReportButton,
+    TicketButton,
+    TipsButton,
+)
 from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.evidence.bills import BillKind, ReceivedBill, bill_kind, check_declared_bill
 from handlers.evidence.images import ReceivedImage, check_declared_file
 from handlers.evidence.receiving import receive_bill, receive_image
+from handlers.merchant.routing import merchant_turn
 from handlers.monitor.answers import answer_repeat
-from handlers.monitor.listing import list_suspicions
 from handlers.parsing import InputRejected
-from handlers.payer import answers, intake, menu, ticket_buttons
+from handlers.payer import answers, forgetting, intake, menu, ticket_buttons, tips
 from handlers.payer.intake import Input, Step
 from handlers.payer.linking import link_from_start
 from handlers.payer.turn import IntakeRules, Turn
-from handlers.ports import Clock, FileDownloader
+from handlers.ports import Clock, CountChartDrawer, FileDownloader
 from handlers.refunds.refunding import RefundPolicy
 from handlers.refunds.requests import send_refund_requests
 from handlers.texts import Texts, pick_locale
@@ -45,6 +54,7 @@ class PayerDesk:
     clock: Clock
     default_locale: str = "en"
     policy: RefundPolicy | None = None
+    charts: CountChartDrawer | None = None  # the merchant's dashboard chart
     decoding: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECODES_AT_ONCE))
 
     async def handle(self, event: Event) -> list[Output]:
@@ -75,7 +85,8 @@ class PayerDesk:
                     await set_reachable(session, user_id=user.id, reachable=not event.blocked)
                     return []
                 turn = Turn(event, session, user, conversation, now, self.texts, self.rules,
-                            self.evidence, self.policy, received_image=received, received_bill=bill)
+                            self.evidence, self.policy, received_image=received, received_bill=bill,
+                            charts=self.charts)
                 await route(turn)
                 session.add(conversation)
             await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
@@ -144,16 +155,24 @@ def _help(turn: Turn) -> None:
     intake.repeat_question(turn)
 
 
+def _tips(turn: Turn) -> None:
+    tips.tips_command(turn)
+    intake.repeat_question(turn)
+
+
 COMMANDS: dict[str, Callable[[Turn], None]] = {
     "cancel": intake.cancel_report,
     "help": _help,
     "language": menu.offer_languages,
+    "tips": _tips,
 }
 
 
 async def route(turn: Turn) -> None:
     """Commands and menu buttons work at any step; everything else goes to the report."""
     event = turn.event
+    if await merchant_turn(turn):
+        return
     if event.kind is EventKind.COMMAND:
         await run_command(turn, event.command)
     elif event.kind is EventKind.BUTTON:
@@ -191,11 +210,11 @@ async def run_command(turn: Turn, command: str) -> None:
     if command == "report":
         await intake.start_report(turn)
         return
-    if command == "duplicates" and turn.user.id in turn.rules.merchant_admin_ids:
-        await list_suspicions(turn)
-        return
     if command == "start":
         await _start(turn)
+        return
+    if command == "forget":
+        await forgetting.ask_to_forget(turn)
         return
     action = COMMANDS.get(command)
     if action is None:
@@ -215,6 +234,12 @@ async def press_button(turn: Turn, data: str) -> None:
         return
     if (repeat := RepeatButton.parse(data)) is not None:
         await answer_repeat(turn, repeat)
+        return
+    if (forget := ForgetButton.parse(data)) is not None:
+        await forgetting.press_forget_button(turn, forget)
+        return
+    if (tips_button := TipsButton.parse(data)) is not None:
+        tips.press_tips_button(turn, tips_button)
         return
     handled = False
     if (menu_button := MenuButton.parse(data)) is not None:

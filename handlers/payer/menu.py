@@ -11,6 +11,7 @@ from handlers.buttons import (
 )
 from handlers.events import Button
 from handlers.money import Money
+from handlers.payer.tips import ask_about_tips_once, tips_buttons
 from handlers.payer.turn import Turn
 from handlers.refunds.lifecycle import PAYER_CANCELLABLE
 from handlers.texts import format_moment, format_money
@@ -36,8 +37,11 @@ def menu_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
 
 
 def welcome(turn: Turn) -> None:
-    """/start: who the bot is and what it can do."""
-    turn.say(turn.t("start.welcome", name=turn.user.first_name or ""), menu_buttons(turn))
+    """/start: who the bot is and what it can do; the first time also whether they want tips (one message)."""
+    text, buttons = turn.t("start.welcome", name=turn.user.first_name or ""), menu_buttons(turn)
+    if (question := ask_about_tips_once(turn)) is not None:
+        text, buttons = f"{text}\n\n{question}", buttons + tips_buttons(turn)
+    turn.say(text, buttons)
 
 
 def show_menu_hint(turn: Turn) -> None:

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.events import Button, Event, Outcome, Reply
 from handlers.evidence.bills import ReceivedBill
 from handlers.evidence.images import ReceivedImage
+from handlers.ports import CountChartDrawer
 from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, User
@@ -60,6 +61,8 @@ class Turn:
     received_image: ReceivedImage | None = None
     # The event's wallet bill (CSV), fetched and read the same way at the screenshot step only.
     received_bill: ReceivedBill | None = None
+    # Draws the merchant's dashboard chart; None: the dashboard answers with its figures only.
+    charts: CountChartDrawer | None = None
 
     @property
     def locale(self) -> str:

@@ -50,6 +50,10 @@ class ChargeChanged(NoDuplicateCharge):
     """The merchant's records no longer show the matched duplicate as paid at the ticket's amount."""
 
 
+class OriginalRefunded(ChargeChanged):
+    """The payment the duplicate repeats was refunded meanwhile: refunding the duplicate pays back both."""
+
+
 @dataclass(frozen=True)
 class RefundPolicy:
     """How refunds are made and followed."""
@@ -201,6 +205,9 @@ async def request_refund(
     free = [charge for charge in free if _still_refundable(await session.get(Transaction, charge), ticket)]
     if not free:
         raise ChargeChanged(f"ticket {ticket.reference}: its duplicate charge changed in the records")
+    originals = [m.transaction_id for m in matches if m.role == ChargeRole.ORIGINAL]
+    if await refunded_charges(session, originals):
+        raise OriginalRefunded(f"ticket {ticket.reference}: the payment its duplicate repeats was refunded")
     attempt = latest.attempt + 1 if latest else 1
     try:
         async with session.begin_nested():
@@ -227,6 +234,16 @@ async def request_refund(
         await session.refresh(ticket)
         raise ChargeAlreadyRefunded(None) from None
     return call_of(refund)
+
+
+async def refunded_charges(session: AsyncSession, transaction_ids: list[str]) -> set[str]:
+    """Those of these charges refunded (or being refunded) here, or not paid in the merchant's records."""
+    refunded = set(await live_refunds_of_charges(session, transaction_ids=transaction_ids))
+    for transaction_id in set(transaction_ids) - refunded:
+        charge = await session.get(Transaction, transaction_id)
+        if charge is not None and charge.status != TransactionStatus.SUCCEEDED:
+            refunded.add(transaction_id)
+    return refunded
 
 
 def _still_refundable(charge: Transaction | None, ticket: Ticket) -> bool:

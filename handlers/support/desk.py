@@ -18,6 +18,7 @@ from handlers.refunds.refunding import (
     ChargeAlreadyRefunded,
     ChargeChanged,
     NoDuplicateCharge,
+    OriginalRefunded,
     RefundCall,
     RefundExists,
     RefundPolicy,
@@ -184,6 +185,9 @@ class SupportDesk:
         except ChargeAlreadyRefunded as taken:
             other = await self._other_ticket(turn, taken.refund)
             turn.outputs.append(Reply(self.t("desk.charge_taken", reference=reference, other=other)))
+            return False
+        except OriginalRefunded:
+            turn.outputs.append(Reply(self.t("desk.original_refunded", reference=reference)))
             return False
         except ChargeChanged:
             turn.outputs.append(Reply(self.t("desk.charge_changed", reference=reference)))

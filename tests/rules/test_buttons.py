@@ -3,26 +3,38 @@
 import pytest
 
 from handlers.buttons import (
+    AUDIENCES,
     MAX_BYTES,
     STARS,
+    BroadcastAction,
+    BroadcastButton,
+    BroadcastCancelButton,
+    CandidateButton,
     DeskAction,
     DeskButton,
     DraftButton,
     DraftVerb,
+    ForgetButton,
+    ForgetChoice,
     HelpButton,
     HelpTopic,
     LanguageButton,
     MenuButton,
     MenuCommand,
+    RepeatAnswer,
+    RepeatButton,
     ReportAction,
     ReportButton,
     TicketAction,
     TicketButton,
+    TipsButton,
+    TipsChoice,
 )
 from handlers.payer.intake import Input, Step
 from locales import LANGUAGES
 
-FAMILIES = (ReportButton, TicketButton, MenuButton, HelpButton, LanguageButton, DeskButton, DraftButton)
+FAMILIES = (ReportButton, TicketButton, MenuButton, HelpButton, LanguageButton, DeskButton, DraftButton,
+            CandidateButton, RepeatButton, TipsButton, ForgetButton, BroadcastButton, BroadcastCancelButton)
 KEY, REFERENCE, TAG = "a1b2c3d4", "RF-SECRET23", "0123456789ab"  # shaped as the bot makes them
 
 
@@ -42,6 +54,15 @@ def every_button() -> list:
         *(LanguageButton(code) for code in LANGUAGES),
         *(DeskButton(REFERENCE, action) for action in DeskAction),
         *(DraftButton(REFERENCE, verb, TAG) for verb in DraftVerb),
+        CandidateButton(REFERENCE, "0123456789"),
+        *(RepeatButton(123456789012345678, answer) for answer in RepeatAnswer),
+        *(TipsButton(choice) for choice in TipsChoice),
+        *(ForgetButton(KEY, choice) for choice in ForgetChoice),
+        *(BroadcastButton(KEY, action) for action in BroadcastAction
+          if action not in (BroadcastAction.TIP, BroadcastAction.AUDIENCE)),
+        *(BroadcastButton(KEY, BroadcastAction.TIP, str(n)) for n in (1, 8, 99)),
+        *(BroadcastButton(KEY, BroadcastAction.AUDIENCE, audience) for audience in sorted(AUDIENCES)),
+        BroadcastCancelButton(123456789012345678),
     ]
 
 

@@ -305,3 +305,11 @@ def test_a_refund_in_another_currency_than_its_charge_is_a_problem():
     settle_refunds_outside_file(report, {"tx": (8800, "CNY")})
     assert report.problems == [(7, "refund of tx in USD for a charge in CNY")]
     assert report.refunded_in_database == []
+
+
+@pytest.mark.parametrize("when", ["9999-12-31 23:59:59", "1999-12-31 23:59:59", "0001-01-01 00:00:00"])
+def test_a_time_no_payment_could_have_is_a_problem_line_not_a_traceback(when):
+    from handlers.exports.cells import moment
+
+    with pytest.raises(ValueError, match="not a plausible payment time"):
+        moment(when, "交易时间", ZoneInfo("Asia/Shanghai"))
