@@ -1,17 +1,21 @@
 """The operator contract: `refund-bot` commands on a real SQLite file."""
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from storage.payer_links import users_linked_to
 from telegram_sandbox.client import SandboxClient
 from telegram_sandbox.server import TelegramSandbox
@@ -22,7 +26,40 @@ CLI = str(Path(sys.executable).with_name("refund-bot"))
 HEADER = "transaction_id,order_id,payer_id,amount,currency,status,created_at\n"
 
 
-def run(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(tmp_path: Path, *args: str, env: dict | None = None, answer: str = "") -> subprocess.CompletedProcess:
+    """`refund-bot ARGS` in this process, in `tmp_path`, with its own environment and outputs.
+
+    A fresh process spends two seconds importing; the tests marked below still start real ones.
+    """
+    environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    environment.update({"BOT_TOKEN": "123:secret-token-value", "DATA_DIR": str(tmp_path / "data")})
+    environment.update(env or {})
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    def command() -> int:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(environment)
+        try:
+            with contextlib.chdir(tmp_path), contextlib.redirect_stdout(stdout), \
+                    contextlib.redirect_stderr(stderr):
+                sys.stdin = io.StringIO(answer)
+                try:
+                    return main(list(args))
+                except SystemExit as exit_:  # argparse refusing the arguments
+                    return exit_.code if isinstance(exit_.code, int) else 2
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            sys.stdin = sys.__stdin__
+
+    with ThreadPoolExecutor(1) as pool:  # its own thread: main() runs its own event loop
+        code = pool.submit(command).result(timeout=120)
+    return subprocess.CompletedProcess([CLI, *args], code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_process(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`refund-bot ARGS` as a real process, for what only a process shows (exit codes, no traceback)."""
     environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     environment.update({"BOT_TOKEN": "123:secret-token-value", "DATA_DIR": str(tmp_path / "data")})
     environment.update(env or {})
@@ -133,7 +170,7 @@ def test_a_malformed_export_imports_nothing(tmp_path):
 def test_an_unknown_layout_in_gbk_is_one_line_and_exit_2(tmp_path):
     csv_file = tmp_path / "bill.csv"
     csv_file.write_bytes("日期,金额,备注\n2026-11-25,88.00,会员\n".encode("gbk"))
-    result = run(tmp_path, "import-transactions", str(csv_file))  # with the progress bar on
+    result = run_process(tmp_path, "import-transactions", str(csv_file))  # with the progress bar on
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"refund-bot: {csv_file}: unknown layout: the header has 日期, 金额, 备注; known ")
@@ -218,12 +255,8 @@ def test_payers_link_refusals_are_one_line_and_exit_2(tmp_path, arguments, env, 
     assert "short" not in result.stderr  # a too-short secret is not echoed either
 
 
-def broadcasts(tmp_path: Path, *args: str, answer: str | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    environment.update({"BOT_TOKEN": "123:secret-token-value", "DATA_DIR": str(tmp_path / "data"),
-                        "TIMEZONE": "Asia/Shanghai"})
-    return subprocess.run([CLI, "broadcasts", *args], cwd=tmp_path, env=environment, capture_output=True,
-                          text=True, timeout=120, input=answer if answer is not None else "")
+def broadcasts(tmp_path: Path, *args: str, answer: str = "") -> subprocess.CompletedProcess:
+    return run(tmp_path, "broadcasts", *args, env={"TIMEZONE": "Asia/Shanghai"}, answer=answer)
 
 
 def test_broadcasts_send_list_and_cancel(tmp_path):

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
-from aiolimiter import AsyncLimiter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.delivery.notices import buttons_from_json
+from handlers.delivery.pacing import Pacer
 from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, ThreadGone
 from storage.database import Database
 from storage.models import OutboxMessage, id_of
@@ -80,10 +80,10 @@ class DeliveryWorker:
     redact: Callable[[str], str] = str  # takes the secrets out of an error's text before it is stored
 
     def __post_init__(self) -> None:
-        # capacity 1: evenly spaced sends never exceed the rate in any one-second window
-        self._limiter = AsyncLimiter(1, 1 / self.policy.rate_per_second)
+        # turns on a fixed schedule, 1/rate apart: at most one over the rate in any one-second window
+        self._limiter = Pacer(self.policy.rate_per_second)
         paid_rate = self.policy.paid_broadcast_rate
-        self._paid_limiter = AsyncLimiter(1, 1 / paid_rate) if paid_rate else None
+        self._paid_limiter = Pacer(paid_rate) if paid_rate else None
         self._last_send: dict[int, float] = defaultdict(lambda: float("-inf"))
         self._paused_until = 0.0
         self._refusals: dict[int, int] = {}  # group chat id -> 403s in a row

@@ -218,3 +218,4 @@ async def start_bot(sandbox_url, data_dir) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(CLI, "run", env=environment, cwd=data_dir.parent,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)
+
