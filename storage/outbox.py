@@ -36,13 +36,16 @@ async def enqueue(
         not_before=not_before, dropped_because=dropped_because, action=action, ticket_id=ticket_id,
         parse_mode=parse_mode, photo_sha256=photo_sha256,
     )
-    return await enqueue_rows(session, rows=[row]) == 1
-
-
-async def enqueue_rows(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> int:
-    """Add messages made by `outbox_row`, skipping dedupe keys already there; how many were added."""
     table = table_of(OutboxMessage)
-    return await insert_ignoring_conflicts(session, table=table, rows=rows, keys=["dedupe_key"])
+    return await insert_ignoring_conflicts(session, table=table, rows=[row], keys=["dedupe_key"]) == 1
+
+
+async def enqueue_rows(session: AsyncSession, *, rows: Sequence[dict[str, Any]]) -> None:
+    """Add messages made by `outbox_row`, skipping dedupe keys already there.
+
+    No count: asyncpg reports none for a many-row insert (one row's count, in `enqueue`, is exact).
+    """
+    await insert_ignoring_conflicts(session, table=table_of(OutboxMessage), rows=rows, keys=["dedupe_key"])
 
 
 def outbox_row(

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from handlers.buttons import BroadcastAction, BroadcastButton, TipsButton, TipsChoice
+from handlers.buttons import BroadcastAction, BroadcastButton
 from handlers.events import Button, ClearButtons, EventKind, Toast
-from handlers.merchant.tips import TELEGRAM_TEXT_LIMIT, TIP_COUNT, broadcast_text
+from handlers.merchant.tips import TELEGRAM_TEXT_LIMIT, TIP_COUNT, broadcast_text, recipient_buttons
 from handlers.parsing import InputRejected
 from handlers.payer.turn import Turn
 from handlers.texts import Texts, format_moment
@@ -94,11 +94,6 @@ def as_broadcast(draft: BroadcastDraft) -> Broadcast:
     """The draft's content as a broadcast (not stored): what recipients would be sent."""
     return Broadcast(status=BroadcastStatus.SCHEDULED, source=SOURCE, tip_number=draft.tip_number,
                      text_en=draft.text_en, text_zh=draft.text_zh, audience=draft.audience or ALL)
-
-
-def recipient_buttons(texts: Texts, locale: str) -> tuple[tuple[Button, ...], ...]:
-    """The button row every tip carries, in the recipient's language."""
-    return ((Button(texts.get(locale, "tips.stop_button"), TipsButton(TipsChoice.OFF).pack()),),)
 
 
 def recipient_text(texts: Texts, draft: BroadcastDraft, locale: str) -> str:

@@ -5,10 +5,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.buttons import TipsButton, TipsChoice
 from handlers.delivery.notices import buttons_json
-from handlers.events import Button
-from handlers.merchant.tips import broadcast_text, next_tip
+from handlers.merchant.tips import broadcast_text, next_tip, recipient_buttons
 from handlers.ports import Clock
 from handlers.texts import Texts
 from storage.broadcasts import add_broadcast, claim_due_broadcast, last_weekly_broadcast, message_count
@@ -24,8 +22,7 @@ WEEKLY_GUARD = timedelta(hours=1)
 
 def stop_tips_buttons(texts: Texts, locale: str) -> str | None:
     """The "Stop tips" button row every tip carries, in the recipient's language, as the outbox stores it."""
-    stop = Button(texts.get(locale, "tips.stop_button"), TipsButton(TipsChoice.OFF).pack())
-    return buttons_json(((stop,),))
+    return buttons_json(recipient_buttons(texts, locale))
 
 
 async def expand_broadcast(

@@ -1,5 +1,7 @@
 """The built-in library of payment-safety tips, and what one recipient of a broadcast reads."""
 
+from handlers.buttons import TipsButton, TipsChoice
+from handlers.events import Button
 from handlers.texts import Texts
 from storage.models import Broadcast
 
@@ -28,3 +30,8 @@ def broadcast_text(texts: Texts, broadcast: Broadcast, locale: str, default_loca
     text = own or fallback or broadcast.text_en or broadcast.text_zh
     assert text, f"broadcast {broadcast.id} has no text"
     return text
+
+
+def recipient_buttons(texts: Texts, locale: str) -> tuple[tuple[Button, ...], ...]:
+    """The "Stop tips" button row every tip carries, in the recipient's language."""
+    return ((Button(texts.get(locale, "tips.stop_button"), TipsButton(TipsChoice.OFF).pack()),),)
