@@ -1,16 +1,30 @@
-"""Full report conversations through the sandbox: 200 concurrent payers, the bot vs a bare echo bot.
+"""Full report conversations through the sandbox, 200 concurrent payers: each runtime vs its bare echo bot.
 
-Run: .venv/bin/python -m benchmarks.report_throughput [--payers 200] [--postgres]
+Run: .venv/bin/python -m benchmarks.report_throughput [--runtime aiogram|ptb|both] [--payers 200]
+         [--postgres] [--repeat 3] [--ptb-echo "--preset runner"] [--profile FOLDER]
 The sandbox and the simulated payers run in this process; the bot under test runs as its own
-process (`refund-bot run`, then `python -m benchmarks.echo_bot` as the floor), so both are measured
-the same way. Each payer sends /report, order number, amount, time, a photo, then taps Submit, and
-waits for the bot's answer before the next step: 6 updates per payer.
+process (`refund-bot run` with BOT_RUNTIME=aiogram or ptb), then that framework's bare echo bot as
+the floor (`python -m benchmarks.echo_bot`, or `python -m benchmarks.echo_bot_ptb --preset runner`:
+configured as bot/ptb_runtime/app.py configures PTB; --ptb-echo "" measures PTB's tutorial defaults
+instead), so both are measured the same way. Each payer sends /report, order number, amount, time, a
+photo, then taps Submit, and waits for the bot's answer before the next step: 6 updates per payer.
+Every measurement runs --repeat times, round-robin (each refund bot run on a fresh database); the
+table shows the medians: updates/s, the payers' reply latency median / p95, refund bot / echo bot,
+the bot process's CPU ms per update (steadier than updates/s when the machine is shared), the load
+average at the start, and tracebacks the bots logged while measured. Everything shares this
+machine's cores: other work running meanwhile moves updates/s by up to 2x, so use --repeat 3 or more.
+With --postgres the bot uses a fresh database bench_report on 127.0.0.1:5432 (user postgres).
+--profile FOLDER: py-spy (`.venv/bin/pip install py-spy`) samples each bot's first run (GIL holder,
+collapsed stacks); summarize with `python -m benchmarks.stacks FOLDER/refund-ptb.txt`.
+Related: benchmarks.ptb_echo_settings (the PTB echo bot setting by setting), benchmarks.httpcore_pool_cost.
 """
 
 import argparse
 import asyncio
 import io
 import os
+import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,22 +97,62 @@ def charges_csv(folder: Path, payers: int) -> Path:
     return path
 
 
-async def measure(command: list[str], env: dict, payers: int, echo: bool) -> dict:
+async def measure(command: list[str], env: dict, payers: int, echo: bool,
+                  profile: Path | None = None) -> dict:
+    """One run of `command` (a bot process) against a fresh sandbox; the drive's figures.
+    With `profile`, py-spy samples the bot process during the drive into that file (collapsed stacks)."""
     sandbox = TelegramSandbox(token=TOKEN)
     url = await sandbox.start()
+    log = tempfile.NamedTemporaryFile(prefix="bench-bot-", suffix=".log", delete=False)
     process = await asyncio.create_subprocess_exec(*command, env={**env, "TELEGRAM_API_BASE": url},
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                                   stdout=subprocess.DEVNULL, stderr=log)
     try:
         async with SandboxClient(url) as client:  # wait until the bot answers before timing
             await client.create_user(1, first_name="warm-up")
             sent = await client.send_text(1, "hello")
             await client.wait_for_bot_messages(1, after_message_id=sent["message"]["message_id"],
                                                timeout=60)
-        return await drive(url, payers, echo)
+        spy = await start_profiler(process.pid, profile) if profile else None
+        load, bot_cpu, own_cpu = os.getloadavg()[0], cpu_seconds(process.pid), time.process_time()
+        result = await drive(url, payers, echo)
+        per_update = 1000 / result["updates"]
+        bot_cpu_ms = (cpu_seconds(process.pid) - bot_cpu) * per_update
+        sandbox_cpu_ms = (time.process_time() - own_cpu) * per_update
+        logged = log.tell()  # what the bot logs while being stopped is not counted
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
     finally:
         process.terminate()
         await process.wait()
         await sandbox.stop()
+        log.close()
+    errors = tracebacks(log.name, logged)
+    if not errors:
+        os.unlink(log.name)
+    return {**result, "load": load, "bot_cpu_ms": bot_cpu_ms, "sandbox_cpu_ms": sandbox_cpu_ms,
+            "errors": errors, "log": log.name if errors else "-"}
+
+
+async def start_profiler(pid: int, output: Path) -> asyncio.subprocess.Process:
+    """py-spy (pip install py-spy) sampling the thread that holds `pid`'s GIL, until SIGINT."""
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    process = await asyncio.create_subprocess_exec(
+        spy, "record", "--pid", str(pid), "--gil", "--rate", "250", "--format", "raw",
+        "--output", str(output), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    await asyncio.sleep(1.0)  # attached before the drive starts
+    return process
+
+
+def tracebacks(log: str, size: int) -> int:
+    """How many tracebacks the bot wrote in the first `size` bytes of its log."""
+    return Path(log).read_bytes()[:size].count(b"Traceback")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(payers: int, postgres: bool) -> dict:
@@ -117,24 +171,78 @@ def prepare(payers: int, postgres: bool) -> dict:
     return env
 
 
-async def compare(env: dict, payers: int, database: str) -> None:
+def bot_env(payers: int, postgres: bool, runtime: str) -> dict:
+    """The refund bot's environment on a fresh database, running `runtime`."""
+    return {**prepare(payers, postgres), "BOT_RUNTIME": runtime}
+
+
+def echo_command(runtime: str, ptb_echo: str) -> list[str]:
+    """The floor of a runtime: its framework's bare echo bot."""
+    if runtime == "aiogram":
+        return [sys.executable, "-m", "benchmarks.echo_bot"]
+    return [sys.executable, "-m", "benchmarks.echo_bot_ptb", *shlex.split(ptb_echo)]
+
+
+def medians(runs: list[dict]) -> dict:
+    """Each figure's median over the repeated runs (and the runs' spread of updates/s)."""
+    figures = {key: statistics.median(run[key] for run in runs)
+               for key in ("rate", "median_ms", "p95_ms", "load", "bot_cpu_ms", "sandbox_cpu_ms")}
+    return {**figures, "rates": [run["rate"] for run in runs], "errors": sum(run["errors"] for run in runs)}
+
+
+async def compare(runtimes: list[str], payers: int, postgres: bool, repeat: int, ptb_echo: str,
+                  profiles: Path | None) -> None:
     cli = str(Path(sys.executable).with_name("refund-bot"))
-    bot = await measure([cli, "run"], env, payers, echo=False)
-    echo = await measure([sys.executable, "-m", "benchmarks.echo_bot"], env, payers, echo=True)
-    for name, result in ((f"refund bot ({database})", bot), ("bare echo bot", echo)):
-        print(f"{name:<28} {result['updates']} updates in {result['seconds']:.1f} s = "
-              f"{result['rate']:.0f} updates/s; reply latency median {result['median_ms']:.0f} ms, "
-              f"p95 {result['p95_ms']:.0f} ms")
-    print(f"ratio refund bot / echo bot: {bot['rate'] / echo['rate']:.2f}")
+    echo_env = prepare(payers, postgres)  # the echo bots ignore the database
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for round_number in range(repeat):  # round-robin, so that a burst of other load hits every row alike
+        for runtime in runtimes:
+            for kind, command, env in (
+                ("refund", [cli, "run"], bot_env(payers, postgres, runtime)),
+                ("echo", echo_command(runtime, ptb_echo), echo_env),
+            ):
+                profile = profiles / f"{kind}-{runtime}.txt" if profiles and round_number == 0 else None
+                run = await measure(command, env, payers, echo=kind == "echo", profile=profile)
+                runs.setdefault((runtime, kind), []).append(run)
+                print(f"  {kind} bot on {runtime}: {run['rate']:.0f} updates/s, load {run['load']:.1f}, "
+                      f"{run['errors']} tracebacks in {run['log']}", file=sys.stderr)
+    rows = [(name, medians(runs[name, "refund"]), medians(runs[name, "echo"])) for name in runtimes]
+    database = "PostgreSQL" if postgres else "SQLite"
+    print(f"{payers} payers x {STEPS} updates, {database}, median of {repeat} run(s); "
+          "latency = payer's wait for each reply (median/p95), CPU = the bot process's CPU ms per update, "
+          "errors = tracebacks in the bots' logs")
+    print(f"{'runtime':<8} {'refund bot/s':>12} {'echo bot/s':>10} {'ratio':>6} {'bot latency ms':>15} "
+          f"{'echo latency ms':>15} {'bot CPU':>7} {'echo CPU':>8} {'load':>5} {'errors':>6}")
+    for runtime, bot, echo in rows:
+        print(f"{runtime:<8} {bot['rate']:>12.0f} {echo['rate']:>10.0f} {bot['rate'] / echo['rate']:>6.2f} "
+              f"{latency(bot):>15} {latency(echo):>15} {bot['bot_cpu_ms']:>7.1f} {echo['bot_cpu_ms']:>8.1f} "
+              f"{max(bot['load'], echo['load']):>5.1f} {bot['errors'] + echo['errors']:>6}")
+    if repeat > 1:
+        for runtime, bot, echo in rows:
+            print(f"{runtime:<8} runs, updates/s: refund bot {[round(rate) for rate in bot['rates']]}, "
+                  f"echo bot {[round(rate) for rate in echo['rates']]}")
+
+
+def latency(figures: dict) -> str:
+    """"median / p95" in milliseconds."""
+    return f"{figures['median_ms']:.0f} / {figures['p95_ms']:.0f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--runtime", choices=["aiogram", "ptb", "both"], default="both")
     parser.add_argument("--payers", type=int, default=200)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; medians shown")
+    parser.add_argument("--ptb-echo", default="--preset runner",
+                        help='flags of benchmarks.echo_bot_ptb, the PTB floor ("" = PTB defaults)')
+    parser.add_argument("--profile", type=Path, help="folder for py-spy profiles of each bot's first run")
     arguments = parser.parse_args()
-    env = prepare(arguments.payers, arguments.postgres)
-    asyncio.run(compare(env, arguments.payers, "PostgreSQL" if arguments.postgres else "SQLite"))
+    runtimes = ["aiogram", "ptb"] if arguments.runtime == "both" else [arguments.runtime]
+    if arguments.profile:
+        arguments.profile.mkdir(parents=True, exist_ok=True)
+    asyncio.run(compare(runtimes, arguments.payers, arguments.postgres, arguments.repeat, arguments.ptb_echo,
+                        arguments.profile))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # else one INFO line per Bot API call on PTB
     if arguments.command == "sandbox":
         from telegram_sandbox.__main__ import serve
 
@@ -151,17 +152,8 @@ async def run_bot(settings: Settings, arguments) -> int:
         return 2
     if failed := await check_start_up(settings):  # token, Telegram, support group, database: one line each
         return failed
-    http = None
-    async with opened(settings) as services:
-        if settings.merchant_webhook_secret.get_secret_value():  # whatever the provider
-            from bot.http_api import serve_merchant_endpoints
-
-            http = await serve_merchant_endpoints(services)
-        try:
-            await make_runner(services).run()
-        finally:
-            if http is not None:
-                await http.cleanup()
+    async with opened(settings) as services:  # the runner serves the merchant endpoints, if configured
+        await make_runner(services).run()
     return 0
 
 

@@ -20,8 +20,8 @@ class InFlight:
         if self._count == 0:
             self._idle.set()
 
-    async def drained(self, timeout: float) -> bool:
-        """Wait for the handlers in progress; False if some were still running at the timeout."""
+    async def drained(self, timeout: float | None) -> bool:
+        """Wait for the handlers in progress; False if some were still running at the timeout (None: none)."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:

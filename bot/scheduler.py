@@ -18,6 +18,8 @@ from handlers.refunds.follow_ups import FollowUps
 from handlers.support.desk import SupportDesk
 
 log = logging.getLogger(__name__)
+# APScheduler logs two INFO lines per run of every job; the delivery job runs every second.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 STOP_GRACE_SECONDS = 15
 DELIVERY_TICK = timedelta(seconds=1)
 PROGRESS_TICK = timedelta(seconds=1)  # the progress message itself is edited every few seconds at most

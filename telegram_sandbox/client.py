@@ -173,6 +173,18 @@ class SandboxClient:
         body = {"from": from_id, "message_id": message_id, "data": data, "forge": forge}
         return await self._post(f"/sandbox/chats/{chat_id}/press", body)
 
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, from_id: int | None = None
+    ) -> dict[str, Any]:
+        """Edit, as its sender, the text (or caption) of a user's message; returns {"update_id", "message"}
+        (update_id is None when the bot's allowed_updates leave out edited_message)."""
+        body = {"from": from_id, "message_id": message_id, "text": text}
+        return await self._post(f"/sandbox/chats/{chat_id}/edit", body)
+
+    async def chats(self) -> list[dict[str, Any]]:
+        """Return every chat as {"chat": Chat, "messages": count}, in the order they appeared."""
+        return await self._get("/sandbox/chats")
+
     async def messages(self, chat_id: int) -> list[dict[str, Any]]:
         """Return every message of a chat, in order and in its current state."""
         return await self._get(f"/sandbox/chats/{chat_id}/messages")

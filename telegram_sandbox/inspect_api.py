@@ -27,6 +27,7 @@ class InspectApi:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register the endpoints."""
+        router.add_get("/sandbox/chats", self.chats)
         router.add_get("/sandbox/chats/{chat_id}/messages", self.messages)
         router.add_get("/sandbox/chats/{chat_id}/wait", self.wait)
         router.add_get("/sandbox/chats/{chat_id}/wait_edit", self.wait_edit)
@@ -36,6 +37,12 @@ class InspectApi:
         router.add_get("/sandbox/updates", self.pending_updates)
         router.add_post("/sandbox/faults", self.inject_fault)
         router.add_post("/sandbox/reset", self.reset)
+
+    async def chats(self, request: web.Request) -> web.Response:
+        """List every chat (private ones and groups), in the order they appeared, with its message count."""
+        return json_reply(
+            [{"chat": chat.as_chat(), "messages": len(chat.messages)} for chat in self.state.chats.values()]
+        )
 
     async def messages(self, request: web.Request) -> web.Response:
         """List every message of a chat in order, in its current state."""

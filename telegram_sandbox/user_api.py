@@ -34,6 +34,8 @@ from telegram_sandbox.user_requests import (
 )
 from telegram_sandbox.utf16 import units
 
+CAPTIONED_KINDS = ("photo", "document", "video", "audio", "animation", "voice")
+
 
 def known_chat(state: SandboxState, request: web.Request, *, create_private: bool = False) -> Chat:
     """Return the chat named in the path; a private chat appears when its user first writes."""
@@ -59,6 +61,7 @@ class UserApi:
         router.add_post("/sandbox/chats", self.create_chat)
         router.add_post("/sandbox/chats/{chat_id}/send", self.send)
         router.add_post("/sandbox/chats/{chat_id}/press", self.press)
+        router.add_post("/sandbox/chats/{chat_id}/edit", self.edit)
 
     async def create_user(self, request: web.Request) -> web.Response:
         """Create or update a user and its private chat (chat id == user id)."""
@@ -152,6 +155,26 @@ class UserApi:
         update_id = self.state.updates.push("message", stored.data, twice=twice)
         return json_reply({"update_id": update_id, "message": stored.data})
 
+    async def edit(self, request: web.Request) -> web.Response:
+        """A person edits the text or caption of a message they sent; the bot gets an edited_message update
+        (if its allowed_updates admit one: Telegram's default list does)."""
+        chat = known_chat(self.state, request)
+        body = await read_body(request)
+        user = self._sender(chat, body)
+        message_id = required_integer(body, "message_id")
+        stored = chat.live_message(message_id)
+        if stored is None:
+            raise fail(400, f"message {message_id} not found in chat {chat.id} (or deleted)")
+        if stored.from_bot or stored.data.get("from", {}).get("id") != user.id:
+            raise fail(400, f"message {message_id} in chat {chat.id} was not sent by user {user.id}")
+        content = self._edited_content(stored.data, body)
+        for stale in ("entities", "caption_entities"):
+            stored.data.pop(stale, None)
+        stored.data.update(content)
+        self.state.mark_edited(chat, stored)
+        update_id = self.state.updates.push("edited_message", stored.data)
+        return json_reply({"update_id": update_id, "message": stored.data})
+
     async def press(self, request: web.Request) -> web.Response:
         """A person presses an inline button; the bot gets a callback_query update."""
         chat = known_chat(self.state, request)
@@ -222,6 +245,24 @@ class UserApi:
                 f"message {message_id} in chat {chat.id} has no inline button with "
                 f"callback_data {data!r}; its buttons carry {present!r}",
             )
+
+    @staticmethod
+    def _edited_content(message: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """The new text (of a text message) or caption (of a media message), refused if unchanged."""
+        new = body.get("text")
+        if not isinstance(new, str) or not new.strip():
+            raise fail(400, "text (the new text or caption) is required")
+        field = "text" if "text" in message else "caption"
+        if field == "caption" and not any(kind in message for kind in CAPTIONED_KINDS):
+            raise fail(400, "only a text or a captioned media message can be edited")
+        if new == message.get(field):
+            raise fail(400, "message is not modified")
+        limit = MAX_TEXT if field == "text" else MAX_CAPTION
+        if units(new) > limit:
+            raise fail(400, f"{field} is longer than {limit}")
+        if field == "text":
+            return text_content(new, command_entities(new))
+        return caption_content(new, [])
 
     @staticmethod
     def _thread(chat: Chat, thread_id: int | None) -> int | None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL).
+"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), and the Telegram sandbox.
 
 Migrating is the slow part, so it happens once per test process: a migrated SQLite file is copied for
 each test, and one migrated PostgreSQL schema is emptied (TRUNCATE … RESTART IDENTITY) before each test.
@@ -18,6 +18,8 @@ import pytest
 
 from storage import schema
 from storage.database import Database, create_engine
+from telegram_sandbox.client import SandboxClient
+from telegram_sandbox.server import TelegramSandbox
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -139,3 +141,28 @@ async def db(request, tmp_path) -> AsyncIterator[Database]:
     database = Database(create_engine(POSTGRES_URL, **pg.engine_options()))
     yield database
     await database.dispose()
+
+
+SANDBOX_TOKEN = "424242:sandbox-secret-token"
+
+
+@pytest.fixture
+def sandbox_token() -> str:
+    """The bot token the sandbox accepts (a module overrides this fixture for a token of its own)."""
+    return SANDBOX_TOKEN
+
+
+@pytest.fixture
+async def sandbox(sandbox_token: str) -> AsyncIterator[TelegramSandbox]:
+    """The project's local Bot API, serving on a free port."""
+    server = TelegramSandbox(token=sandbox_token)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def client(sandbox: TelegramSandbox) -> AsyncIterator[SandboxClient]:
+    """The people's side of the sandbox."""
+    async with SandboxClient(sandbox.url) as sandbox_client:
+        yield sandbox_client

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -183,24 +184,34 @@ def test_missing_file(tmp_path):
     assert result.returncode == 2 and "no such file" in result.stderr
 
 
-async def test_a_runtime_without_a_runner_is_one_clear_line_and_exit_2(tmp_path):
+async def test_run_on_ptb_answers_over_the_sandbox_and_stops_on_sigterm(tmp_path):
     token = "123456:sandbox-token"
-    async with TelegramSandbox(token=token) as sandbox:  # whatever start-up checks ask Telegram, it answers
+    async with TelegramSandbox(token=token) as sandbox, SandboxClient(sandbox.url) as client:
         environment = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
         environment.update({"BOT_TOKEN": token, "TELEGRAM_API_BASE": sandbox.url, "BOT_RUNTIME": "ptb",
                             "DATA_DIR": str(tmp_path / "data")})
         process = await asyncio.create_subprocess_exec(
             CLI, "run", cwd=tmp_path, env=environment, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
-        async with SandboxClient(sandbox.url) as client:
-            polls = await client.calls("getUpdates")
-    assert process.returncode == 2
-    lines = stderr.decode().strip().splitlines()
-    assert lines[-1] == "refund-bot: BOT_RUNTIME=ptb is not available yet; use aiogram"
-    assert "Traceback" not in stderr.decode()
-    assert polls == []  # no runner was started
+        try:
+            await client.create_user(4242, language_code="en")
+            sent = await client.send_text(4242, "/help")
+            [reply] = await client.wait_for_bot_messages(4242, after_message_id=sent["message"]["message_id"],
+                                                         timeout=30)
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        polls = await client.calls("getUpdates")
+    assert "What would you like to know?" in reply["text"]
+    printed = output.decode()
+    assert process.returncode == 0, printed
+    assert "telegram.ext.Application: Application started" in printed  # PTB's, not aiogram's, loop ran
+    assert "Traceback" not in printed and token.split(":")[1] not in printed
+    assert polls and all(call["params"].get("allowed_updates") for call in polls)
 
 
 LINK_SECRET = "deep-link-secret-" + "x" * 24

@@ -5,14 +5,12 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import load_settings
 from bot.startup_checks import StartUpProblem, run_checks
-from telegram_sandbox import SandboxClient, TelegramSandbox
 
 CLI = str(Path(sys.executable).with_name("refund-bot"))
 TOKEN = "424242:sandbox-secret-token"
@@ -20,18 +18,6 @@ GROUP = -100555
 OPERATOR_VARIABLES = ("BOT_TOKEN", "TELEGRAM_API_BASE", "DATABASE_URL", "SUPPORT_CHAT_ID", "DATA_DIR")
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[TelegramSandbox]:
-    running = TelegramSandbox(token=TOKEN)
-    await running.start()
-    yield running
-    await running.stop()
-
-
-@pytest.fixture
-async def client(sandbox: TelegramSandbox) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.url) as sandbox_client:
-        yield sandbox_client
 
 
 def closed_port() -> int:

@@ -1,16 +1,19 @@
 """Long polling with aiogram: start, run, and stop gracefully."""
 
+import asyncio
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.aiogram_runtime.messenger import AiogramMessenger
-from bot.aiogram_runtime.render import AiogramFiles
-from bot.aiogram_runtime.routers import payer_router, support_router
-from bot.in_flight import InFlight
-from bot.runners.shared import TelegramShell, build_ticker, shut_down, start_up
-from bot.scheduler import Ticker
+from bot.aiogram_runtime.routers import refund_bot_router
+from bot.runners.embedded import RefundBot
 from bot.wiring import Services
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+CONCURRENT_UPDATES = 64
+POLLING_TIMEOUT = 10
+STOP_RETRY_SECONDS = 0.01
 
 
 def make_bot(services: Services) -> Bot:
@@ -20,56 +23,47 @@ def make_bot(services: Services) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=AiohttpSession(api=api))
 
 
-def make_dispatcher(
-    services: Services, bot: Bot, shell: TelegramShell, in_flight: InFlight, ticker: Ticker | None = None
-) -> Dispatcher:
-    """The dispatcher with one router per audience; the shared start-up and shutdown hooked to its own."""
-    dispatcher = Dispatcher()
-    support = services.support_settings()
-    if support.chat_id is not None:
-        dispatcher.include_router(support_router(services.support_desk(), support.chat_id, in_flight))
-    dispatcher.include_router(payer_router(services.payer_desk(AiogramFiles(bot)), in_flight))
-
-    @dispatcher.startup()
-    async def on_startup() -> None:
-        await start_up(services, shell, ticker)
-
-    @dispatcher.shutdown()
-    async def on_shutdown() -> None:
-        await shut_down(ticker, in_flight)
-
-    return dispatcher
-
-
 class AiogramRunner:
     """Runs long polling until stopped (by a signal, or by `stop()`)."""
 
     def __init__(self, services: Services):
         self.services = services
         self.bot = make_bot(services)
-        messenger = AiogramMessenger(self.bot)
-        self.ticker = build_ticker(services, messenger)
-        self.in_flight = InFlight()
-        self.dispatcher = make_dispatcher(services, self.bot, messenger, self.in_flight, self.ticker)
+        self.refund = RefundBot(services=services)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(refund_bot_router(self.refund))
+        self._stopping = asyncio.Event()
 
     async def run(self, *, handle_signals: bool = True) -> None:
-        """Poll until SIGTERM/SIGINT (or `stop()`); the update in hand is finished first."""
+        """Poll until SIGTERM/SIGINT (or `stop()`, even one asked before polling began); the updates in
+        hand are finished first."""
+        if self._stopping.is_set():
+            return
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dispatcher.start_polling(
+        polling = asyncio.create_task(self.dispatcher.start_polling(
             self.bot,
             handle_signals=handle_signals,
-            allowed_updates=["message", "callback_query", "my_chat_member"],
-            tasks_concurrency_limit=64,
-            polling_timeout=10,
-        )
+            allowed_updates=ALLOWED_UPDATES,
+            tasks_concurrency_limit=CONCURRENT_UPDATES,
+            polling_timeout=POLLING_TIMEOUT,
+        ))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            while not polling.done():
+                try:
+                    await self.dispatcher.stop_polling()
+                except RuntimeError:  # "Polling is not started" yet: it is about to be
+                    await asyncio.sleep(STOP_RETRY_SECONDS)
+            await polling
+        finally:
+            stopping.cancel()
+            polling.cancel()
 
     async def stop(self) -> None:
-        """Stop polling from inside the process."""
-        try:
-            await self.dispatcher.stop_polling()
-        except RuntimeError:
-            pass  # polling had not started or has already stopped
+        """Stop polling from inside the process (remembered if polling has not begun yet)."""
+        self._stopping.set()
 
     async def drain(self, timeout: float) -> bool:
         """Wait for the updates in hand; False if some were still running at the timeout."""
-        return await self.in_flight.drained(timeout)
+        return await self.refund.in_flight.drained(timeout)

@@ -14,16 +14,13 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, BufferedInputFile, ReplyParameters
 
 from bot.aiogram_runtime.render import keyboard
+from bot.runners.refusals import TelegramUnreachable, bad_request_error, is_unchanged
 from bot.runners.shared import ChatUnreachable
 from handlers.events import Button
-from handlers.ports import MessageGone, RecipientUnreachable, RetryAfter, ThreadGone
+from handlers.ports import RecipientUnreachable, RetryAfter
 
 CAPTION_LIMIT = 1024
 Rows = tuple[tuple[Button, ...], ...]
-
-
-class TelegramUnreachable(ConnectionError):
-    """Telegram could not be reached; the text names the kind of failure and never the URL."""
 
 
 @contextlib.asynccontextmanager
@@ -39,13 +36,10 @@ async def telegram_errors() -> AsyncIterator[None]:
         cause = type(error.__cause__).__name__ if error.__cause__ else "no answer"
         raise TelegramUnreachable(f"network error talking to Telegram ({cause})") from None
     except TelegramBadRequest as error:
-        text = error.message.lower()
-        if "message is not modified" in text or "topic_not_modified" in text:
+        if is_unchanged(error.message):
             return
-        if "thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text:
-            raise ThreadGone(error.message) from error
-        if "message to edit not found" in text or "message not found" in text:
-            raise MessageGone(error.message) from error
+        if (named := bad_request_error(error.message)) is not None:
+            raise named from error
         raise
 
 

@@ -1,6 +1,5 @@
 """Handler outputs → Bot API calls through aiogram."""
 
-import io
 import logging
 
 import aiohttp
@@ -15,6 +14,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.runners.downloads import CappedBuffer
 from bot.runners.shared import with_retry
 from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
 from handlers.evidence.images import MAX_IMAGE_BYTES
@@ -118,20 +118,6 @@ class AiogramFiles:
         buffer = CappedBuffer(self.max_bytes)  # the size getFile states may be wrong
         await self.bot.download_file(file.file_path, destination=buffer)
         return buffer.getvalue()
-
-
-class CappedBuffer(io.BytesIO):
-    """A BytesIO that refuses to grow past `limit` bytes (FileTooLarge)."""
-
-    def __init__(self, limit: int):
-        super().__init__()
-        self.limit = limit
-
-    def write(self, chunk) -> int:
-        """Append a chunk, unless it would pass the limit."""
-        if self.tell() + len(chunk) > self.limit:
-            raise FileTooLarge(f"file download stopped: more than {self.limit} bytes")
-        return super().write(chunk)
 
 
 def download_failure(error: BaseException) -> str:

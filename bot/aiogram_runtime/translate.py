@@ -1,76 +1,14 @@
-"""aiogram objects → framework-free Events."""
+"""aiogram objects → framework-free Events, through the shared translation (bot/runners/translate.py)."""
 
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, User
+from aiogram.types import Message
 
-from handlers.events import Attachment, Event, EventKind, Person
+from bot.runners import translate
+from bot.runners.translate import event_from_callback, event_from_membership, person_of
+from handlers.events import Event
 
-
-def person_of(user: User) -> Person:
-    """The handlers' view of a Telegram user."""
-    return Person(user.id, user.first_name or "", user.username, user.language_code)
+__all__ = ["event_from_callback", "event_from_membership", "event_from_message", "person_of"]
 
 
 def event_from_message(message: Message, update_id: int) -> Event:
-    """A message becomes a text, command, photo, document or 'other' event."""
-    common = {
-        "update_id": update_id,
-        "person": person_of(message.from_user),
-        "chat_id": message.chat.id,
-        "chat_type": message.chat.type,
-        "message_id": message.message_id,
-        "media_group_id": message.media_group_id,
-        "thread_id": message.message_thread_id if message.is_topic_message else None,
-        "reply_to_message_id": message.reply_to_message.message_id if message.reply_to_message else None,
-    }
-    if message.text is not None:
-        command = _command_of(message)
-        if command:
-            name, args = command
-            return Event(kind=EventKind.COMMAND, text=message.text, command=name, args=args, **common)
-        return Event(kind=EventKind.TEXT, text=message.text, **common)
-    if message.photo:
-        largest = message.photo[-1]
-        attachment = Attachment(largest.file_id, largest.file_size, None, None)
-        return Event(kind=EventKind.PHOTO, attachment=attachment, **common)
-    if message.document:
-        document = message.document
-        attachment = Attachment(document.file_id, document.file_size, document.mime_type,
-                                document.file_name)
-        return Event(kind=EventKind.DOCUMENT, attachment=attachment, **common)
-    return Event(kind=EventKind.OTHER, other_kind=str(message.content_type), **common)
-
-
-def _command_of(message: Message) -> tuple[str, str] | None:
-    entities = message.entities or []
-    if not any(e.type == "bot_command" and e.offset == 0 for e in entities):
-        return None
-    head, _, args = message.text.partition(" ")
-    name = head[1:].split("@", 1)[0].lower()
-    return name, args.strip()
-
-
-def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
-    """A button press; its data is passed on as sent, to be checked by the handlers."""
-    message = query.message
-    return Event(
-        update_id=update_id,
-        person=person_of(query.from_user),
-        chat_id=message.chat.id if message else query.from_user.id,
-        chat_type=message.chat.type if message else "private",
-        kind=EventKind.BUTTON,
-        button_data=query.data or "",
-        message_id=message.message_id if message else None,
-        thread_id=getattr(message, "message_thread_id", None) if message else None,
-    )
-
-
-def event_from_membership(update: ChatMemberUpdated, update_id: int) -> Event:
-    """The user blocked ("kicked") or unblocked the bot in their private chat."""
-    return Event(
-        update_id=update_id,
-        person=person_of(update.from_user),
-        chat_id=update.chat.id,
-        chat_type=update.chat.type,
-        kind=EventKind.MEMBERSHIP,
-        blocked=update.new_chat_member.status == "kicked",
-    )
+    """A message becomes a text, command, photo, document or 'other' event (aiogram names its kind)."""
+    return translate.event_from_message(message, update_id, kind_of=lambda m: m.content_type.value)

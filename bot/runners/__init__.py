@@ -36,7 +36,13 @@ def _aiogram(services: Services) -> Runner:
     return AiogramRunner(services)
 
 
-RUNNERS: dict[str, RunnerFactory] = {"aiogram": _aiogram}
+def _ptb(services: Services) -> Runner:
+    from bot.ptb_runtime.app import PtbRunner
+
+    return PtbRunner(services)
+
+
+RUNNERS: dict[str, RunnerFactory] = {"aiogram": _aiogram, "ptb": _ptb}
 
 
 def runner_factory(runtime: str) -> RunnerFactory:

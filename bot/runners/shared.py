@@ -99,11 +99,13 @@ async def start_up(services: Services, shell: TelegramShell, ticker: Ticker | No
 
 
 async def shut_down(ticker: Ticker | None, in_flight: InFlight) -> None:
-    """Stop ticking, then let the updates in hand finish (those that do not are redelivered)."""
+    """Stop ticking, then let the updates in hand finish: Telegram will not deliver them again, and each
+    step in them is bounded (429 waits, the download deadline, HTTP timeouts)."""
     if ticker and not await ticker.stop():
         log.warning("stopped with a scheduled job still running")
     if not await in_flight.drained(SHUTDOWN_GRACE_SECONDS):
-        log.warning("stopped with updates still in hand; they will be redelivered")
+        log.warning("still finishing the updates in hand")
+        await in_flight.drained(None)
 
 
 async def with_retry(

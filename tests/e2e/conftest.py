@@ -1,4 +1,8 @@
-"""End-to-end fixtures: the real aiogram runtime talking HTTP to the project's Telegram sandbox."""
+"""End-to-end fixtures: the real runtimes (aiogram and PTB) talking HTTP to the project's Telegram sandbox.
+
+Every test that runs on both runtimes has what the bot sent recorded at its end; the second runtime's run of
+a scenario fails at teardown if it sent something else than the first (tests/e2e/transcripts.py).
+"""
 
 import asyncio
 import io
@@ -10,18 +14,22 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
 from bot import scheduler
 from bot.aiogram_runtime.app import AiogramRunner
 from bot.config import load_settings
+from bot.runners import Runner, runner_factory
 from bot.wiring import Services, build_services
 from handlers.money import Money
+from storage.models import OutboxMessage, OutboxStatus
 from storage.payer_links import link_payers
 from storage.transactions import save_transactions
 from telegram_sandbox.client import SandboxClient, button_data
 from telegram_sandbox.server import TelegramSandbox
 from tests.conftest import POSTGRES_URL, emptied_postgres, migrated_sqlite_file
 from tests.doubles import Clock
+from tests.e2e.transcripts import Transcript, check_same, read_transcript, without_chats
 from tests.sandbox.helpers import sandbox_session
 
 TOKEN = "424242:sandbox-secret-token"
@@ -29,6 +37,63 @@ NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 16:00 in Asia/Shanghai
 # The sweeps and the outbox drain tick this often here (every second or more in production), so a test
 # that moved the clock or caused a message waits milliseconds, not a second, for the bot to notice.
 QUICK_TICK = timedelta(milliseconds=100)
+
+
+# A test whose bot sends in an order that legitimately varies within a chat (a race it provokes) compares
+# each chat's messages as a multiset; one that kills the bot mid-send counts a message repeated in a row once
+# (the one in flight may go out twice).
+ANY_ORDER = "transcript_in_any_order"
+AT_LEAST_ONCE = "transcript_at_least_once"
+# A test whose own race decides what one chat gets names that chat (and why): its other chats are compared.
+SKIPPED_CHATS = "transcript_skips_chats"
+TRANSCRIPTS = pytest.StashKey[dict[tuple, dict[str, Transcript | None]]]()
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", f"{ANY_ORDER}: compare the runtimes' messages per chat in any order")
+    config.addinivalue_line("markers", f"{AT_LEAST_ONCE}: a message the bot repeated in a row counts once")
+    config.addinivalue_line("markers", f"{SKIPPED_CHATS}(*chat_ids, reason): leave these chats uncompared")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
+
+
+def scenario_of(item) -> tuple | None:
+    """The test's node id without its runtime (None: the test does not run on both runtimes)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or "runtime" not in callspec.params:
+        return None
+    others = tuple(sorted((name, index) for name, index in callspec.indices.items() if name != "runtime"))
+    return item.nodeid.split("[", 1)[0], others
+
+
+async def compare_runtimes(item, sandbox_url: str) -> None:
+    """Record what the bot sent in this run; when both runtimes' runs passed, they must have sent the same."""
+    scenario = scenario_of(item)
+    if scenario is None:
+        return
+    runtime = item.callspec.params["runtime"]
+    transcript = None
+    if item.stash.get(CALL_PASSED, False):  # a failed run's transcript is cut short: nothing to compare
+        async with SandboxClient(sandbox_url) as reader:
+            transcript = await read_transcript(reader)
+    runs = item.config.stash.setdefault(TRANSCRIPTS, {}).setdefault(scenario, {})
+    runs[runtime] = transcript
+    if len(runs) < 2:
+        return
+    item.config.stash[TRANSCRIPTS].pop(scenario)
+    if all(run is not None for run in runs.values()):
+        skipped = item.get_closest_marker(SKIPPED_CHATS)
+        ordered = {name: without_chats(runs[name], skipped.args if skipped else ()) for name in sorted(runs)}
+        check_same(item.nodeid, ordered, any_order=item.get_closest_marker(ANY_ORDER) is not None,
+                   at_least_once=item.get_closest_marker(AT_LEAST_ONCE) is not None,
+                   real_clock="harness" not in item.fixturenames)  # `refund-bot run` keeps real time
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +113,7 @@ class RunningBot:
     """The bot process under test, in this event loop."""
 
     services: Services
-    runner: AiogramRunner
+    runner: Runner
     task: asyncio.Task
 
     async def stop(self) -> None:
@@ -59,8 +124,9 @@ class RunningBot:
 class BotHarness:
     """Starts and stops the real bot against the sandbox; restarts keep the same database."""
 
-    def __init__(self, sandbox_url: str, data_dir: Path, database_url: str, engine_options: dict):
-        self.sandbox_url, self.data_dir = sandbox_url, data_dir
+    def __init__(self, sandbox_url: str, data_dir: Path, database_url: str, engine_options: dict,
+                 runtime: str = "aiogram"):
+        self.sandbox_url, self.data_dir, self.runtime = sandbox_url, data_dir, runtime
         self.database_url, self.engine_options = database_url, engine_options
         self.clock = Clock(NOW)
         self.running: RunningBot | None = None
@@ -74,11 +140,25 @@ class BotHarness:
         )
         services = await build_services(settings, clock=self.clock,
                                         engine_options=self.engine_options)
-        runner = AiogramRunner(services)
-        runner.bot.session = sandbox_session(self.sandbox_url)
+        runner = runner_factory(self.runtime)(services)
+        if isinstance(runner, AiogramRunner):
+            runner.bot.session = sandbox_session(self.sandbox_url)
         task = asyncio.create_task(runner.run(handle_signals=False))
         self.running = RunningBot(services, runner, task)
         return self.running
+
+    async def settle(self, timeout: float = 3.0) -> None:
+        """Let the outbox send what is due, so what a test leaves behind does not depend on timing."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            async with self.running.services.db.transaction() as session:
+                due = await session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(
+                        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                        OutboxMessage.not_before <= self.clock()))
+            if not due:
+                return
+            await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
         if self.running:
@@ -107,30 +187,36 @@ class BotHarness:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[TelegramSandbox]:
+async def sandbox(request) -> AsyncIterator[TelegramSandbox]:
+    """The sandbox; at the end, once the bot has stopped, the runtimes' transcripts are compared."""
     server = TelegramSandbox(token=TOKEN)
     await server.start()
-    yield server
-    await server.stop()
+    try:
+        yield server
+        await compare_runtimes(request.node, server.url)
+    finally:
+        await server.stop()
 
 
-@pytest.fixture
-async def client(sandbox) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.url) as sandbox_client:
-        yield sandbox_client
+@pytest.fixture(params=["aiogram", "ptb"])
+def runtime(request) -> str:
+    """The runtime the bot under test runs on: every end-to-end test runs on both."""
+    return request.param
 
 
 @pytest.fixture(params=["sqlite"])
-async def harness(request, sandbox, tmp_path) -> AsyncIterator[BotHarness]:
+async def harness(request, sandbox, tmp_path, runtime) -> AsyncIterator[BotHarness]:
     """The bot on SQLite (and, where a test asks for it, on PostgreSQL), its database already migrated."""
     if request.param == "postgresql":
         pg = await emptied_postgres()
-        bot = BotHarness(sandbox.url, tmp_path / "data", POSTGRES_URL, pg.engine_options())
+        bot = BotHarness(sandbox.url, tmp_path / "data", POSTGRES_URL, pg.engine_options(), runtime)
     else:
         path = await migrated_sqlite_file(tmp_path / "data" / "bot.sqlite3")
-        bot = BotHarness(sandbox.url, tmp_path / "data", f"sqlite+aiosqlite:///{path}", {})
+        bot = BotHarness(sandbox.url, tmp_path / "data", f"sqlite+aiosqlite:///{path}", {}, runtime)
     await bot.start()
     yield bot
+    if bot.running:
+        await bot.settle()  # then the transcripts of the two runtimes compare what the test caused
     await bot.stop()
 
 

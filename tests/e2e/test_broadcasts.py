@@ -176,7 +176,8 @@ async def test_paid_broadcasts_go_faster_than_the_free_limit(harness, client):
     assert took < 150 / 30, took
 
 
-async def test_kill_9_mid_broadcast_then_restart_sends_each_tip_once(sandbox, client, tmp_path):
+@pytest.mark.transcript_at_least_once
+async def test_kill_9_mid_broadcast_then_restart_sends_each_tip_once(sandbox, client, tmp_path, runtime):
     data_dir = tmp_path / "data"
     services = await build_services(load_settings(bot_token=TOKEN, data_dir=data_dir))
     subscribers = [(7000 + n, "en", True) for n in range(40)]
@@ -185,7 +186,7 @@ async def test_kill_9_mid_broadcast_then_restart_sends_each_tip_once(sandbox, cl
         broadcast = await add_broadcast(session, Broadcast(
             status=BroadcastStatus.SCHEDULED, source="cli", tip_number=2, scheduled_at=datetime.now(UTC),
             created_at=datetime.now(UTC), progress_chat_id=MERCHANT))
-    bot = await start_bot(sandbox.url, data_dir)
+    bot = await start_bot(sandbox.url, data_dir, runtime)
     try:
         await until(lambda: _sent_at_least(client, 10))
         bot.send_signal(signal.SIGKILL)
@@ -193,7 +194,7 @@ async def test_kill_9_mid_broadcast_then_restart_sends_each_tip_once(sandbox, cl
         before_restart = await sent_per_chat(client)
         assert 10 <= sum(before_restart[chat] for chat, _, _ in subscribers) < len(subscribers)
 
-        bot = await start_bot(sandbox.url, data_dir)
+        bot = await start_bot(sandbox.url, data_dir, runtime)
         await until(lambda: finished(services.db, broadcast.id), timeout=30)
         await until(lambda: _report_sent(services))
     finally:
@@ -214,10 +215,11 @@ async def _report_sent(services) -> bool:
     return counts.get("sent", 0) == 41 and set(counts) == {"sent"}
 
 
-async def start_bot(sandbox_url, data_dir) -> asyncio.subprocess.Process:
+async def start_bot(sandbox_url, data_dir, runtime) -> asyncio.subprocess.Process:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": sandbox_url, "DATA_DIR": str(data_dir),
-                        "OUTBOX_RATE": "10", "OUTBOX_LEASE": "2s", "QUIET_HOURS": "off"})
+                        "OUTBOX_RATE": "10", "OUTBOX_LEASE": "2s", "QUIET_HOURS": "off",
+                        "BOT_RUNTIME": runtime})
     return await asyncio.create_subprocess_exec(CLI, "run", env=environment, cwd=data_dir.parent,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)

@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.config import load_settings
 from bot.wiring import build_services
 from storage.outbox import count_by_status, enqueue
@@ -17,10 +19,10 @@ CLI = str(Path(sys.executable).with_name("refund-bot"))
 CHATS = range(7000, 7040)
 
 
-async def start_bot(sandbox_url: str, data_dir: Path) -> asyncio.subprocess.Process:
+async def start_bot(sandbox_url: str, data_dir: Path, runtime: str) -> asyncio.subprocess.Process:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": sandbox_url, "DATA_DIR": str(data_dir),
-                        "OUTBOX_RATE": "10", "OUTBOX_LEASE": "2s"})
+                        "OUTBOX_RATE": "10", "OUTBOX_LEASE": "2s", "BOT_RUNTIME": runtime})
     return await asyncio.create_subprocess_exec(CLI, "run", env=environment, cwd=data_dir.parent,
                                                 stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.DEVNULL)
@@ -31,7 +33,8 @@ async def sent_per_chat(client) -> Counter:
     return Counter(int(c["params"]["chat_id"]) for c in calls if c["status"] == 200)
 
 
-async def test_kill_9_then_restart_delivers_everything_once(sandbox, client, tmp_path):
+@pytest.mark.transcript_at_least_once
+async def test_kill_9_then_restart_delivers_everything_once(sandbox, client, tmp_path, runtime):
     data_dir = tmp_path / "data"
     services = await build_services(load_settings(bot_token=TOKEN, data_dir=data_dir))
     async with services.db.transaction() as session:
@@ -41,7 +44,7 @@ async def test_kill_9_then_restart_delivers_everything_once(sandbox, client, tmp
     for chat in CHATS:
         await client.create_user(chat)
 
-    bot = await start_bot(sandbox.url, data_dir)
+    bot = await start_bot(sandbox.url, data_dir, runtime)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
@@ -53,7 +56,7 @@ async def test_kill_9_then_restart_delivers_everything_once(sandbox, client, tmp
         before_restart = await sent_per_chat(client)
         assert 10 <= sum(before_restart.values()) < len(CHATS)
 
-        bot = await start_bot(sandbox.url, data_dir)
+        bot = await start_bot(sandbox.url, data_dir, runtime)
         for chat in CHATS:
             await client.wait_for_bot_messages(chat, count=1, timeout=30)
         deadline = loop.time() + 15

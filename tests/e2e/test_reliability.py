@@ -56,11 +56,11 @@ async def test_a_restart_mid_report_continues_where_the_payer_was(harness, payer
     assert "filed as RF-" in filed["text"]
 
 
-async def test_sigterm_stops_the_bot_within_seconds(sandbox, client, tmp_path):
+async def test_sigterm_stops_the_bot_within_seconds(sandbox, client, tmp_path, runtime):
     cli = str(Path(sys.executable).with_name("refund-bot"))
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": sandbox.url,
-                        "DATA_DIR": str(tmp_path / "data")})
+                        "DATA_DIR": str(tmp_path / "data"), "BOT_RUNTIME": runtime})
     process = await asyncio.create_subprocess_exec(cli, "run", cwd=tmp_path, env=environment,
                                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -176,9 +176,9 @@ async def test_an_outsider_or_a_forged_press_changes_nothing(harness, payer, cli
     await client.press(GROUP, card["message_id"], "sd:RF-NOPE0000:approve", from_id=ALICE, forge=True)
     await client.press(GROUP, card["message_id"], f"sd:{reference}:delete", from_id=ALICE, forge=True)
     answers = []
-    for _ in range(100):
+    for _ in range(100):  # the payer's Submit is answered too, maybe only now: the four are waited for
         answers = [a["text"] or "" for a in await client.callback_answers()]
-        if len(answers) >= 4:
+        if sum("may not act" in a or "no longer does anything" in a for a in answers) >= 4:
             break
         await asyncio.sleep(0.05)
     assert sum("may not act" in a for a in answers) == 2
@@ -238,6 +238,8 @@ async def test_ask_relays_the_question_and_the_answers(harness, payer, client, d
 
 
 @pytest.mark.parametrize("desk", [True], ids=["topics"], indirect=True)
+@pytest.mark.transcript_skips_chats(GROUP, reason="the sync re-creates the topic as 'refund approved' or "
+                                                  "'refund on its way', whichever it sees first (see below)")
 async def test_a_deleted_topic_is_recreated(harness, payer, client, desk):
     card, reference = await file_and_get_card(payer, client)
     await outbox_drained(harness)  # nothing else of this ticket is on its way to the topic being deleted

@@ -105,8 +105,9 @@ async def test_a_reply_refused_three_times_gives_up_with_the_429():
     assert send.calls == 3 and waits == [2, 4]
 
 
-def test_the_registry_has_aiogram_and_names_what_is_missing():
-    assert set(RUNNERS) == {"aiogram"}
-    assert runner_factory("aiogram") is RUNNERS["aiogram"]
-    with pytest.raises(RunnerUnavailable, match="BOT_RUNTIME=ptb is not available yet; use aiogram"):
-        runner_factory("ptb")
+def test_the_registry_has_both_runtimes_and_names_what_is_missing():
+    assert set(RUNNERS) == {"aiogram", "ptb"}
+    assert runner_factory("ptb") is RUNNERS["ptb"]
+    refusal = "BOT_RUNTIME=telethon is not available yet; use aiogram, ptb"
+    with pytest.raises(RunnerUnavailable, match=refusal):
+        runner_factory("telethon")

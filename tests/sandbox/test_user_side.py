@@ -202,3 +202,70 @@ async def test_call_log_records_method_params_and_status(bot: Bot, client: Sandb
     assert calls[0]["params"]["text"] == "logged" and calls[0]["params"]["chat_id"] == str(user)
     assert calls[1]["description"] == "Bad Request: message text is empty"
     assert TOKEN not in str(calls)
+
+
+async def test_a_user_edits_their_text_and_the_bot_gets_an_edited_message(
+    bot: Bot, client: SandboxClient, user: int
+) -> None:
+    sent = await client.send_text(user, "order A1")
+    message_id = sent["message"]["message_id"]
+    edited = await client.edit_text(user, message_id, "/report A2")
+    assert edited["update_id"] == sent["update_id"] + 1
+    updates = await bot.get_updates(offset=edited["update_id"], timeout=0)
+    [update] = updates
+    assert update.message is None and update.edited_message is not None
+    change = update.edited_message
+    assert (change.message_id, change.text, change.edit_date is not None) == (message_id, "/report A2", True)
+    assert change.entities is not None and change.entities[0].type == "bot_command"
+    [listed] = await client.messages(user)
+    assert listed["text"] == "/report A2" and listed["sandbox"]["edit_count"] == 1
+
+
+async def test_an_edit_is_delivered_only_if_allowed_updates_admit_it(
+    bot: Bot, client: SandboxClient, user: int
+) -> None:
+    await bot.get_updates(timeout=0, allowed_updates=["message", "callback_query"])
+    sent = await client.send_text(user, "A1")
+    edited = await client.edit_text(user, sent["message"]["message_id"], "A2")
+    assert edited["update_id"] is None
+    updates = await bot.get_updates(timeout=0)
+    assert [(update.message is not None, update.edited_message is not None) for update in updates] == [
+        (True, False)
+    ]
+    assert (await client.messages(user))[0]["text"] == "A2"  # the chat shows the edit all the same
+
+
+async def test_only_the_sender_edits_and_only_to_something_new(
+    bot: Bot, client: SandboxClient, user: int
+) -> None:
+    own = await client.send_text(user, "A1")
+    from_bot = await bot.send_message(user, "What is the order number?")
+    with pytest.raises(SandboxError, match="was not sent by user"):
+        await client.edit_text(user, from_bot.message_id, "hacked")
+    with pytest.raises(SandboxError, match="message is not modified"):
+        await client.edit_text(user, own["message"]["message_id"], "A1")
+    with pytest.raises(SandboxError, match="not found"):
+        await client.edit_text(user, 999, "A2")
+    await client.create_user(OTHER_USER_ID)
+    await client.create_group(GROUP_ID, "Support", member_ids=[user, OTHER_USER_ID])
+    said = await client.send_text(GROUP_ID, "mine", from_id=user)
+    with pytest.raises(SandboxError, match=f"was not sent by user {OTHER_USER_ID}"):
+        await client.edit_text(GROUP_ID, said["message"]["message_id"], "yours", from_id=OTHER_USER_ID)
+    sticker = await client.send_other(user, "sticker")
+    with pytest.raises(SandboxError, match="only a text or a captioned media message"):
+        await client.edit_text(user, sticker["message"]["message_id"], "caption")
+
+
+async def test_chats_lists_every_chat_with_its_message_count(
+    bot: Bot, client: SandboxClient, user: int
+) -> None:
+    await client.send_text(user, "hi")
+    await bot.send_message(user, "hello")
+    await client.create_user(OTHER_USER_ID)
+    await client.create_group(GROUP_ID, "Support", member_ids=[OTHER_USER_ID])
+    listed = await client.chats()
+    assert [(entry["chat"]["id"], entry["chat"]["type"], entry["messages"]) for entry in listed] == [
+        (user, "private", 2),
+        (OTHER_USER_ID, "private", 0),
+        (GROUP_ID, "supergroup", 0),
+    ]

@@ -1,0 +1,149 @@
+"""Handler outputs → Bot API calls through python-telegram-bot; and downloads of the files users send."""
+
+import asyncio
+import logging
+
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import RetryAfter as PtbRetryAfter
+
+from bot.ptb_runtime.errors import retry_seconds
+from bot.runners.downloads import CappedBuffer
+from bot.runners.shared import with_retry
+from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
+from handlers.evidence.images import MAX_IMAGE_BYTES
+from handlers.ports import FileTooLarge, FileUnavailable, RetryAfter
+
+log = logging.getLogger(__name__)
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# The whole download, however slowly its bytes come (each read alone never times out on a trickle): aiogram's
+# download_file has the same 30 s in all.
+DOWNLOAD_DEADLINE = 30.0
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard markup for button rows (None when there are none)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+def _with_retry(call):
+    """The call retried on 429 by the runners' shared rule, PTB's 429 told in the port's words."""
+
+    async def once():
+        try:
+            return await call()
+        except PtbRetryAfter as error:
+            raise RetryAfter(retry_seconds(error)) from error
+
+    return with_retry(once)
+
+
+async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int | None = None) -> str | None:
+    """Send replies (into the event's topic) and edits; return the toast for the pressed button, if any."""
+    toast = None
+    for output in outputs:
+        try:
+            if isinstance(output, Reply):
+                markup = keyboard(output.buttons)
+                await _with_retry(
+                    lambda o=output, m=markup: bot.send_message(
+                        chat_id, o.text, reply_markup=m, message_thread_id=thread_id
+                    )
+                )
+            elif isinstance(output, Photo):
+                await _with_retry(
+                    lambda o=output: bot.send_photo(
+                        chat_id,
+                        InputFile(o.data, filename="chart.png"),
+                        caption=o.caption or None,
+                        message_thread_id=thread_id,
+                    )
+                )
+            elif isinstance(output, Document):
+                await _with_retry(
+                    lambda o=output: bot.send_document(
+                        chat_id,
+                        InputFile(o.data, filename=o.file_name),
+                        caption=o.caption or None,
+                        message_thread_id=thread_id,
+                    )
+                )
+            elif isinstance(output, ClearButtons):
+                await bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=output.message_id, reply_markup=None
+                )
+            elif isinstance(output, Toast):
+                toast = output.text
+        except Forbidden:
+            log.info("chat %s blocked the bot; reply dropped", chat_id)
+            return toast
+        except BadRequest as error:
+            log.warning("Telegram refused %s for chat %s: %s", type(output).__name__, chat_id, error.message)
+    return toast
+
+
+class PtbFiles:
+    """Downloads files users sent, through getFile, never buffering more than `max_bytes`."""
+
+    def __init__(self, bot: Bot, max_bytes: int = MAX_IMAGE_BYTES):
+        self.bot, self.max_bytes = bot, max_bytes
+        self._http: httpx.AsyncClient | None = None
+
+    async def download(self, file_id: str) -> bytes:
+        """The file's bytes; FileUnavailable, in words without the file URL (it holds the token), if not."""
+        try:
+            return await self._fetch(file_id)
+        except FileTooLarge:
+            raise  # our own cap, in our own words
+        except FileUnavailable as unavailable:
+            reason = str(unavailable)
+        except (TelegramError, httpx.HTTPError, httpx.InvalidURL, OSError) as error:  # OSError: sockets
+            reason = download_failure(error)
+        log.warning("%s", reason)
+        raise FileUnavailable(reason)  # raised outside the except: no chained error carrying the URL
+
+    async def _fetch(self, file_id: str) -> bytes:
+        file = await self.bot.get_file(file_id)
+        if not file.file_path:
+            raise FileUnavailable("file download failed: Telegram gave no file path (too big)")
+        if file.file_size is not None and file.file_size > self.max_bytes:
+            raise FileTooLarge(f"file of {file.file_size} bytes not downloaded: over {self.max_bytes}")
+        buffer = CappedBuffer(self.max_bytes)  # the size getFile states may be wrong
+        # Streamed here rather than with File.download_to_memory, which holds the whole body first.
+        async with asyncio.timeout(DOWNLOAD_DEADLINE):
+            async with self._client().stream("GET", file.file_path) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    buffer.write(chunk)
+        return buffer.getvalue()
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT)
+        return self._http
+
+    async def close(self) -> None:
+        """Close the download connections."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def download_failure(error: BaseException) -> str:
+    """What went wrong with a download, in words: never the URL, which carries the bot token."""
+    if isinstance(error, BadRequest | Forbidden):
+        return f"file download failed: getFile refused ({type(error).__name__})"
+    if isinstance(error, NetworkError):
+        return "file download failed: network error on getFile"
+    if isinstance(error, TelegramError):
+        return f"file download failed: getFile refused ({type(error).__name__})"
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"file download failed: HTTP {error.response.status_code}"
+    if isinstance(error, httpx.TimeoutException | TimeoutError):
+        return "file download failed: timed out"
+    return f"file download failed: {type(error).__name__}"
