@@ -1,13 +1,15 @@
 """Full report conversations through the sandbox, 200 concurrent payers: each runtime vs its bare echo bot.
 
 Run: .venv/bin/python -m benchmarks.report_throughput [--runtime aiogram|ptb|both] [--payers 200]
-         [--postgres] [--repeat 3] [--ptb-echo "--preset runner"] [--profile FOLDER]
+         [--postgres] [--repeat 3] [--ptb-echo "--preset runner"] [--profile FOLDER] [--one-by-one 20]
 The sandbox and the simulated payers run in this process; the bot under test runs as its own
 process (`refund-bot run` with BOT_RUNTIME=aiogram or ptb), then that framework's bare echo bot as
 the floor (`python -m benchmarks.echo_bot`, or `python -m benchmarks.echo_bot_ptb --preset runner`:
 configured as bot/ptb_runtime/app.py configures PTB; --ptb-echo "" measures PTB's tutorial defaults
 instead), so both are measured the same way. Each payer sends /report, order number, amount, time, a
 photo, then taps Submit, and waits for the bot's answer before the next step: 6 updates per payer.
+--payers 1 measures an idle bot instead: --one-by-one payers (20) report one after another, and the
+table gives each step's median reply in ms.
 Every measurement runs --repeat times, round-robin (each refund bot run on a fresh database); the
 table shows the medians: updates/s, the payers' reply latency median / p95, refund bot / echo bot,
 the bot process's CPU ms per update (steadier than updates/s when the machine is shared), the load
@@ -39,6 +41,7 @@ from telegram_sandbox.server import TelegramSandbox
 
 TOKEN = "777000:benchmark-token"
 STEPS = 6
+STEP_NAMES = ("/report", "order", "amount", "time", "photo", "submit")
 
 
 def picture() -> bytes:
@@ -48,7 +51,7 @@ def picture() -> bytes:
 
 
 async def one_payer(client: SandboxClient, user_id: int, image: bytes, echo: bool,
-                    latencies: list[float]) -> None:
+                    latencies: list[tuple[int, float]]) -> None:
     await client.create_user(user_id, first_name=f"P{user_id}")
 
     async def step(send) -> dict:
@@ -57,11 +60,12 @@ async def one_payer(client: SandboxClient, user_id: int, image: bytes, echo: boo
         message_id = sent["message"]["message_id"] if "message" in sent else last_id[0]
         [reply] = (await client.wait_for_bot_messages(user_id, after_message_id=message_id, count=1,
                                                       timeout=120))[-1:]
-        latencies.append(time.perf_counter() - started)
+        latencies.append((len(asked), time.perf_counter() - started))
+        asked.append(reply)
         last_id[0] = reply["message_id"]
         return reply
 
-    last_id = [0]
+    last_id, asked = [0], []
     order = f"ORD{user_id}"
     await step(lambda: client.send_text(user_id, "/report"))
     await step(lambda: client.send_text(user_id, order))
@@ -74,17 +78,23 @@ async def one_payer(client: SandboxClient, user_id: int, image: bytes, echo: boo
         assert "RF-" in reply["text"], reply["text"]
 
 
-async def drive(url: str, payers: int, echo: bool) -> dict:
+async def drive(url: str, payers: int, echo: bool, one_by_one: int) -> dict:
+    """`payers` at once; a single payer means `one_by_one` payers one after another (an idle bot)."""
     image, latencies = picture(), []
     async with SandboxClient(url) as client:
         started = time.perf_counter()
-        await asyncio.gather(*(one_payer(client, 10_000 + n, image, echo, latencies)
-                               for n in range(payers)))
+        if payers == 1:
+            for n in range(one_by_one):
+                await one_payer(client, 10_000 + n, image, echo, latencies)
+        else:
+            await asyncio.gather(*(one_payer(client, 10_000 + n, image, echo, latencies)
+                                   for n in range(payers)))
         elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {"updates": payers * STEPS, "seconds": elapsed, "rate": payers * STEPS / elapsed,
+    ordered = sorted(seconds for _, seconds in latencies)
+    steps = [statistics.median(s for step, s in latencies if step == index) * 1000 for index in range(STEPS)]
+    return {"updates": len(latencies), "seconds": elapsed, "rate": len(latencies) / elapsed,
             "median_ms": statistics.median(ordered) * 1000,
-            "p95_ms": ordered[int(len(ordered) * 0.95) - 1] * 1000}
+            "p95_ms": ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000, "step_ms": steps}
 
 
 def charges_csv(folder: Path, payers: int) -> Path:
@@ -97,7 +107,7 @@ def charges_csv(folder: Path, payers: int) -> Path:
     return path
 
 
-async def measure(command: list[str], env: dict, payers: int, echo: bool,
+async def measure(command: list[str], env: dict, payers: int, echo: bool, one_by_one: int,
                   profile: Path | None = None) -> dict:
     """One run of `command` (a bot process) against a fresh sandbox; the drive's figures.
     With `profile`, py-spy samples the bot process during the drive into that file (collapsed stacks)."""
@@ -114,7 +124,7 @@ async def measure(command: list[str], env: dict, payers: int, echo: bool,
                                                timeout=60)
         spy = await start_profiler(process.pid, profile) if profile else None
         load, bot_cpu, own_cpu = os.getloadavg()[0], cpu_seconds(process.pid), time.process_time()
-        result = await drive(url, payers, echo)
+        result = await drive(url, payers, echo, one_by_one)
         per_update = 1000 / result["updates"]
         bot_cpu_ms = (cpu_seconds(process.pid) - bot_cpu) * per_update
         sandbox_cpu_ms = (time.process_time() - own_cpu) * per_update
@@ -187,28 +197,33 @@ def medians(runs: list[dict]) -> dict:
     """Each figure's median over the repeated runs (and the runs' spread of updates/s)."""
     figures = {key: statistics.median(run[key] for run in runs)
                for key in ("rate", "median_ms", "p95_ms", "load", "bot_cpu_ms", "sandbox_cpu_ms")}
-    return {**figures, "rates": [run["rate"] for run in runs], "errors": sum(run["errors"] for run in runs)}
+    steps = [statistics.median(run["step_ms"][index] for run in runs) for index in range(STEPS)]
+    return {**figures, "rates": [run["rate"] for run in runs], "errors": sum(run["errors"] for run in runs),
+            "step_ms": steps}
 
 
 async def compare(runtimes: list[str], payers: int, postgres: bool, repeat: int, ptb_echo: str,
-                  profiles: Path | None) -> None:
+                  profiles: Path | None, one_by_one: int) -> None:
     cli = str(Path(sys.executable).with_name("refund-bot"))
-    echo_env = prepare(payers, postgres)  # the echo bots ignore the database
+    reporters = one_by_one if payers == 1 else payers
+    echo_env = prepare(reporters, postgres)  # the echo bots ignore the database
     runs: dict[tuple[str, str], list[dict]] = {}
     for round_number in range(repeat):  # round-robin, so that a burst of other load hits every row alike
         for runtime in runtimes:
             for kind, command, env in (
-                ("refund", [cli, "run"], bot_env(payers, postgres, runtime)),
+                ("refund", [cli, "run"], bot_env(reporters, postgres, runtime)),
                 ("echo", echo_command(runtime, ptb_echo), echo_env),
             ):
                 profile = profiles / f"{kind}-{runtime}.txt" if profiles and round_number == 0 else None
-                run = await measure(command, env, payers, echo=kind == "echo", profile=profile)
+                run = await measure(command, env, payers, echo=kind == "echo", one_by_one=one_by_one,
+                                    profile=profile)
                 runs.setdefault((runtime, kind), []).append(run)
                 print(f"  {kind} bot on {runtime}: {run['rate']:.0f} updates/s, load {run['load']:.1f}, "
                       f"{run['errors']} tracebacks in {run['log']}", file=sys.stderr)
     rows = [(name, medians(runs[name, "refund"]), medians(runs[name, "echo"])) for name in runtimes]
     database = "PostgreSQL" if postgres else "SQLite"
-    print(f"{payers} payers x {STEPS} updates, {database}, median of {repeat} run(s); "
+    who = f"1 payer at a time x {one_by_one}" if payers == 1 else f"{payers} payers"
+    print(f"{who} x {STEPS} updates, {database}, median of {repeat} run(s); "
           "latency = payer's wait for each reply (median/p95), CPU = the bot process's CPU ms per update, "
           "errors = tracebacks in the bots' logs")
     print(f"{'runtime':<8} {'refund bot/s':>12} {'echo bot/s':>10} {'ratio':>6} {'bot latency ms':>15} "
@@ -217,6 +232,12 @@ async def compare(runtimes: list[str], payers: int, postgres: bool, repeat: int,
         print(f"{runtime:<8} {bot['rate']:>12.0f} {echo['rate']:>10.0f} {bot['rate'] / echo['rate']:>6.2f} "
               f"{latency(bot):>15} {latency(echo):>15} {bot['bot_cpu_ms']:>7.1f} {echo['bot_cpu_ms']:>8.1f} "
               f"{max(bot['load'], echo['load']):>5.1f} {bot['errors'] + echo['errors']:>6}")
+    if payers == 1:
+        print("median reply per step, ms (refund bot / echo bot): " + ", ".join(STEP_NAMES))
+        for runtime, bot, echo in rows:
+            pairs = zip(STEP_NAMES, bot["step_ms"], echo["step_ms"], strict=True)
+            cells = [f"{name} {bot_ms:.1f}/{echo_ms:.1f}" for name, bot_ms, echo_ms in pairs]
+            print(f"{runtime:<8} " + "  ".join(cells))
     if repeat > 1:
         for runtime, bot, echo in rows:
             print(f"{runtime:<8} runs, updates/s: refund bot {[round(rate) for rate in bot['rates']]}, "
@@ -237,12 +258,14 @@ def main() -> None:
     parser.add_argument("--ptb-echo", default="--preset runner",
                         help='flags of benchmarks.echo_bot_ptb, the PTB floor ("" = PTB defaults)')
     parser.add_argument("--profile", type=Path, help="folder for py-spy profiles of each bot's first run")
+    parser.add_argument("--one-by-one", type=int, default=20,
+                        help="with --payers 1: how many payers report one after another")
     arguments = parser.parse_args()
     runtimes = ["aiogram", "ptb"] if arguments.runtime == "both" else [arguments.runtime]
     if arguments.profile:
         arguments.profile.mkdir(parents=True, exist_ok=True)
     asyncio.run(compare(runtimes, arguments.payers, arguments.postgres, arguments.repeat, arguments.ptb_echo,
-                        arguments.profile))
+                        arguments.profile, arguments.one_by_one))
 
 
 if __name__ == "__main__":

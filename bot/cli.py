@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refund-bot: configuration error: {problem}", file=sys.stderr)
         return 2
     redact_secrets(settings.bot_token.get_secret_value(), settings.merchant_webhook_secret.get_secret_value(),
-                   settings.link_secret.get_secret_value())
+                   settings.link_secret.get_secret_value(), settings.webhook_secret.get_secret_value())
     action = {
         "run": run_bot,
         "migrate": migrate,

@@ -1,11 +1,13 @@
 """Settings from the environment and a .env file, read into typed values once, at start-up."""
 
+import re
 from collections.abc import Callable
 from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,6 +29,8 @@ from locales import LANGUAGES
 DURATION = "a duration like 30s, 5m, 2h or 1d"
 # Shortest retention allowed: Telegram redelivers an update for up to 24 h, so its dedupe row must outlive it.
 SHORTEST_RETENTION = {"processed_updates_retention": "24h", "outbox_retention": "1d"}
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 SHORTEST_LINK_SECRET = 32  # characters of LINK_SECRET: links are public, so the secret must resist guessing
 
 
@@ -144,6 +148,10 @@ class Settings(BaseSettings):
     merchant_webhook_secret: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    bot_mode: Literal["polling", "webhook"] = "polling"  # webhook: Telegram posts to WEBHOOK_URL
+    webhook_url: str = ""  # the public https address Telegram posts to; the bot listens at its path
+    webhook_secret: SecretStr = SecretStr("")  # Telegram's secret_token: 1-256 of A-Z a-z 0-9 _ -
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)  # setWebhook's max_connections
     duplicate_monitor: bool = True
     duplicate_alert_rate: ShareOrOff = Decimal("0.05")
     duplicate_alert_min_charges: int = Field(default=20, ge=1, le=1_000_000)
@@ -157,6 +165,7 @@ class Settings(BaseSettings):
     overdue_grace: Duration = timedelta(days=2)
     outbox_rate: float = Field(default=25, gt=0, le=1000)
     outbox_lease: PositiveDuration = timedelta(seconds=60)
+    rate_limit_url: SecretStr = SecretStr("")  # redis://…: rate limit and 429 pause shared by instances
     support_sla: DurationOrOff = timedelta(hours=4)
     prompt_timeout: PositiveDuration = timedelta(minutes=15)
     max_open_tickets: int = Field(default=3, ge=1, le=100)
@@ -165,6 +174,11 @@ class Settings(BaseSettings):
     outbox_retention: DurationOrOff = timedelta(days=30)
     evidence_retention: DurationOrOff = timedelta(days=7)
     evidence_quota_mb: int = Field(default=50, ge=1, le=100_000)
+    evidence_store: Literal["local", "s3"] = "local"  # s3: screenshots in S3_BUCKET, shared by several hosts
+    s3_bucket: str = ""  # the (private) bucket of EVIDENCE_STORE=s3; credentials from the AWS_* variables
+    s3_endpoint_url: str = ""  # empty: AWS itself; else an S3-compatible server (MinIO, Ceph, R2, ...)
+    s3_region: str = ""  # empty: the AWS default (AWS_DEFAULT_REGION or ~/.aws/config)
+    s3_prefix: str = "evidence/"  # keys are S3_PREFIX + the first 2 hex digits + / + the SHA-256
     merchant_names: NameList = ()
     duplicate_window: PositiveDuration = timedelta(minutes=10)
     link_secret: SecretStr = SecretStr("")
@@ -265,6 +279,31 @@ class Settings(BaseSettings):
             if not self.merchant_refund_url.startswith(("http://", "https://")):
                 raise ValueError("MERCHANT_REFUND_URL: must be an http:// or https:// URL")
         return self
+
+    @model_validator(mode="after")
+    def _evidence_store_has_what_it_needs(self) -> "Settings":
+        """The S3 store needs its bucket."""
+        if self.evidence_store == "s3" and not self.s3_bucket:
+            raise ValueError("EVIDENCE_STORE=s3 needs S3_BUCKET")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_has_what_it_needs(self) -> "Settings":
+        """Webhook mode needs the public URL and a secret token Telegram accepts."""
+        if self.bot_mode != "webhook":
+            return self
+        if not WEBHOOK_SECRET_PATTERN.fullmatch(self.webhook_secret.get_secret_value()):
+            raise ValueError("BOT_MODE=webhook needs WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ -")
+        url = urlsplit(self.webhook_url)
+        local = url.scheme == "http" and url.hostname in LOCAL_HOSTS  # a sandbox or a proxy on this host
+        if not (url.hostname and (url.scheme == "https" or local)):
+            raise ValueError("BOT_MODE=webhook needs WEBHOOK_URL: the public https:// address of the bot")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the bot listens for Telegram."""
+        return urlsplit(self.webhook_url).path or "/"
 
     @property
     def link_secret_bytes(self) -> bytes | None:

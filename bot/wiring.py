@@ -1,5 +1,6 @@
 """Builds the parts from the settings: database, texts, evidence store, desks."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from bot.config import Settings
 from bot.log_redaction import Redactor
 from bot.providers.ledger import LedgerProvider
 from handlers.delivery.notices import Notifier
+from handlers.delivery.pacing import RateGate
 from handlers.delivery.pruning import Pruner, Retention
 from handlers.delivery.worker import DeliveryPolicy, DeliveryWorker
 from handlers.evidence.cleanup import EvidenceCollector
@@ -16,7 +18,14 @@ from handlers.money import Money
 from handlers.monitor.arrivals import ChargeWatch
 from handlers.payer.desk import PayerDesk
 from handlers.payer.turn import IntakeRules
-from handlers.ports import Clock, FileDownloader, Messenger, PaymentProvider
+from handlers.ports import (
+    Clock,
+    EvidenceStore,
+    EvidenceUnavailable,
+    FileDownloader,
+    Messenger,
+    PaymentProvider,
+)
 from handlers.refunds.follow_ups import FollowUps
 from handlers.refunds.refunding import RefundPolicy
 from handlers.refunds.status_schedule import UpdateSchedule
@@ -26,6 +35,8 @@ from handlers.texts import Texts
 from storage import schema
 from storage.database import Database
 from storage.evidence_files import EvidenceFiles
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -40,10 +51,11 @@ class Services:
     settings: Settings
     db: Database
     texts: Texts
-    evidence: EvidenceFiles
+    evidence: EvidenceStore
     clock: Clock
     provider: PaymentProvider
     _support: SupportSettings | None = None
+    _gate: RateGate | None = None
 
     def refund_policy(self) -> RefundPolicy:
         """How refunds are created, followed and announced."""
@@ -121,7 +133,21 @@ class Services:
         secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret, self.settings.link_secret)
         redact = Redactor(secret.get_secret_value() for secret in secrets)
         cards = self.card_publisher(messenger)
-        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=cards, redact=redact)
+        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=cards, redact=redact,
+                              gate=self.rate_gate(policy))
+
+    def rate_gate(self, policy: DeliveryPolicy) -> RateGate | None:
+        """RATE_LIMIT_URL's gate shared by every instance (one per process); None: the worker's own."""
+        url = self.settings.rate_limit_url.get_secret_value()
+        if not url:
+            return None
+        if self._gate is None:
+            from bot.rate_redis import RedisGate
+
+            self._gate = RedisGate(url, rate_per_second=policy.rate_per_second,
+                                   per_chat_interval=policy.per_chat_interval,
+                                   paid_rate=policy.paid_broadcast_rate)
+        return self._gate
 
     def pruner(self) -> Pruner:
         """Deletes handled-update ids and finished outbox messages past their retention."""
@@ -168,6 +194,12 @@ class Services:
         closer = getattr(self.provider, "close", None)
         if closer is not None:
             await closer()
+        evidence_closer = getattr(self.evidence, "close", None)
+        if evidence_closer is not None:
+            evidence_closer()
+        gate_closer = getattr(self._gate, "close", None)
+        if gate_closer is not None:
+            await gate_closer()
         await self.db.dispose()
 
 
@@ -182,8 +214,23 @@ async def build_services(
     db = Database.connect(settings.resolved_database_url, **(engine_options or {}))
     if migrate:
         await schema.upgrade(db.engine)
-    evidence = EvidenceFiles(settings.data_dir / "evidence")
+    evidence = await make_evidence_store(settings)
     return Services(settings, db, Texts.load(), evidence, clock, make_provider(settings))
+
+
+async def make_evidence_store(settings: Settings) -> EvidenceStore:
+    """EVIDENCE_STORE's store; an S3 bucket out of reach is said at start-up (payers are asked to retry)."""
+    if settings.evidence_store != "s3":
+        return EvidenceFiles(settings.data_dir / "evidence")
+    from bot.evidence_s3 import S3EvidenceStore
+
+    store = S3EvidenceStore.from_settings(settings)
+    try:
+        await store.check()
+    except EvidenceUnavailable as error:
+        log.error("EVIDENCE_STORE=s3: cannot reach the bucket (%s); screenshots cannot be kept until it is",
+                  error)
+    return store
 
 
 def make_provider(settings: Settings) -> PaymentProvider:

@@ -29,6 +29,38 @@ class FileTooLarge(FileUnavailable):
     """The file is larger than the downloader's cap; the download stopped there."""
 
 
+class EvidenceUnavailable(Exception):
+    """The evidence store could not be reached or refused the operation (a bucket down, a disk full)."""
+
+
+class EvidenceStore(Protocol):
+    """Screenshot and bill bytes, stored once under their SHA-256: a local folder or an S3-compatible bucket.
+
+    Times are the store's own (a file's mtime, an object's LastModified): saving bytes again refreshes it.
+    Failures other than a missing file raise EvidenceUnavailable (or OSError from a local disk).
+    """
+
+    async def save(self, data: bytes) -> str:
+        """Store the bytes (once; stored bytes are only touched) and return their SHA-256."""
+        ...
+
+    async def load(self, sha256: str) -> bytes:
+        """The stored bytes; FileNotFoundError if there are none."""
+        ...
+
+    async def delete(self, sha256: str, *, unless_modified_after: datetime) -> int | None:
+        """Remove the bytes unless saved again since then; their size, or None if kept (or absent)."""
+        ...
+
+    async def hashes_older_than(self, moment: datetime) -> list[str]:
+        """The hashes of stored bytes last saved before `moment`."""
+        ...
+
+    async def delete_abandoned_writes(self, *, older_than: datetime) -> int:
+        """Remove what interrupted writes left behind; how many."""
+        ...
+
+
 @dataclass(frozen=True)
 class RefundRequest:
     """Refund one charge; `reference` (the ticket's) is the idempotency key."""

@@ -9,9 +9,7 @@ from handlers.cross_order import duplicate_across_orders
 from handlers.matching import Match, MatchOutcome, match_charges
 from handlers.money import Money
 from storage.models import PayerCheck, Refund, Transaction
-from storage.payer_links import payer_ids_linked_to
-from storage.refunds import live_refunds_of_charges
-from storage.transactions import charges_of_order
+from storage.order_charges import OrderCharges, order_charges_for
 
 
 @dataclass(frozen=True)
@@ -34,21 +32,21 @@ class Report:
     day_only: bool
 
 
-async def check_payer(session: AsyncSession, user_id: int, charges: list[Transaction]) -> PayerCheck:
+def check_payer(charges: list[Transaction], linked_payer_ids: set[str]) -> PayerCheck:
     """Whether the reporter is linked to every payer the merchant's records name for these charges."""
     named = {charge.payer_id for charge in charges if charge.payer_id}
     if not named:
         return PayerCheck.UNNAMED
-    linked = await payer_ids_linked_to(session, telegram_user_id=user_id, payer_ids=named)
-    return PayerCheck.LINKED if linked == named else PayerCheck.NOT_LINKED
+    return PayerCheck.LINKED if named <= linked_payer_ids else PayerCheck.NOT_LINKED
 
 
 async def judge_report(session: AsyncSession, report: Report, *, window: timedelta) -> Judgement:
     """Match the order's charges; failing that, a linked reporter's repeat payment on another order."""
-    charges = await charges_of_order(session, order_id=report.order_id) if report.order_id else []
-    refunds = await live_refunds_of_charges(session, transaction_ids=[c.transaction_id for c in charges])
+    found = (await order_charges_for(session, order_id=report.order_id, telegram_user_id=report.user_id)
+             if report.order_id else OrderCharges([], {}, set()))
+    charges, refunds = found.charges, found.refunds
     match = match_charges(report.money, charges, frozenset(refunds))
-    payer_check = await check_payer(session, report.user_id, charges)
+    payer_check = check_payer(charges, found.linked_payer_ids)
     if match.outcome is MatchOutcome.NEEDS_A_PERSON and payer_check is not PayerCheck.NOT_LINKED:
         across = await duplicate_across_orders(
             session, user_id=report.user_id, money=report.money, order_charges=charges,

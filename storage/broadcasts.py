@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, text, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -129,6 +129,19 @@ async def unsent_counts(session: AsyncSession, *, broadcast_ids: list[int]) -> d
         .group_by(col(OutboxMessage.broadcast_id))
     )
     return {broadcast_id: count for broadcast_id, count in (await session.exec(query)).all() if broadcast_id}
+
+
+_WEEKLY_TIP_LOCK = 0x7765656B  # "week": the advisory lock of queueing the weekly tip, and no other
+
+
+async def lock_weekly_tip(session: AsyncSession) -> None:
+    """Hold the weekly tip's queueing until the transaction ends: instances firing one cron queue one tip.
+
+    PostgreSQL: a transaction-scoped advisory lock; SQLite has one writer anyway.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        connection = await session.connection()
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WEEKLY_TIP_LOCK})
 
 
 async def last_weekly_broadcast(session: AsyncSession) -> Broadcast | None:

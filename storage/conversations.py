@@ -2,11 +2,58 @@
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Conversation
+from storage.models import Conversation, User
 from storage.upsert import insert_ignoring_conflicts, table_of
+from storage.users import add_user_if_new, note_names
+
+# The user and their conversation in one round trip; only the conversation row is locked (PostgreSQL).
+_USER_AND_CONVERSATION = (
+    select(User, Conversation)
+    .join(Conversation, col(Conversation.user_id) == col(User.id))
+    .with_for_update(of=Conversation)
+)
+
+
+async def user_and_conversation(
+    session: AsyncSession, *, user_id: int, first_name: str, username: str | None, guessed_locale: str,
+    chat_id: int, now: datetime,
+) -> tuple[User, Conversation]:
+    """The user (names refreshed) and their conversation row, locked for this transaction: one SELECT
+    when both exist; on first contact they are created (a user with a guessed locale) and read back."""
+    row = (await session.exec(_USER_AND_CONVERSATION.where(User.id == user_id))).first()
+    if row is None:
+        await add_user_if_new(session, user_id=user_id, first_name=first_name, username=username,
+                              guessed_locale=guessed_locale, now=now)
+        await _add_conversation_if_new(session, user_id=user_id, chat_id=chat_id, now=now)
+        row = (await session.exec(_USER_AND_CONVERSATION.where(User.id == user_id))).one()
+    user, conversation = row
+    note_names(session, user, first_name=first_name, username=username)
+    return user, conversation
+
+
+async def _add_conversation_if_new(
+    session: AsyncSession, *, user_id: int, chat_id: int, now: datetime
+) -> None:
+    await insert_ignoring_conflicts(
+        session,
+        table=table_of(Conversation),
+        rows=[{"user_id": user_id, "chat_id": chat_id, "updated_at": now}],
+        keys=["user_id"],
+    )
+
+
+_STEP = select(Conversation.step).where(col(Conversation.user_id) == bindparam("user_id"))
+
+
+async def report_step(engine: AsyncEngine, *, user_id: int) -> str | None:
+    """A short read outside any transaction (no SQLite write lock): the step of the user's report, if any."""
+    async with engine.connect() as connection:
+        return (await connection.execute(_STEP, {"user_id": user_id})).scalar()
 
 
 async def lock_conversation(
@@ -17,12 +64,7 @@ async def lock_conversation(
     conversation = (await session.exec(query)).first()
     if conversation is not None:
         return conversation
-    await insert_ignoring_conflicts(
-        session,
-        table=table_of(Conversation),
-        rows=[{"user_id": user_id, "chat_id": chat_id, "updated_at": now}],
-        keys=["user_id"],
-    )
+    await _add_conversation_if_new(session, user_id=user_id, chat_id=chat_id, now=now)
     return (await session.exec(query)).one()
 
 

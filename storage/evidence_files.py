@@ -1,5 +1,6 @@
-"""Screenshot bytes on disk, addressed by their SHA-256."""
+"""Screenshot bytes on disk, addressed by their SHA-256: the default evidence store."""
 
+import asyncio
 import hashlib
 import os
 import re
@@ -13,7 +14,10 @@ INCOMING_PREFIX = ".incoming-"
 
 
 class EvidenceFiles:
-    """A content-addressed folder: the same bytes are stored once, under their hash."""
+    """A content-addressed folder: the same bytes are stored once, under their hash.
+
+    Small writes and reads run inline (as fast as a thread hand-off); the folder scan runs in a thread.
+    """
 
     def __init__(self, root: Path):
         self.root = root
@@ -22,8 +26,19 @@ class EvidenceFiles:
         """Where the bytes with this hash live."""
         return self.root / sha256[:2] / sha256
 
-    def save(self, data: bytes) -> str:
+    async def save(self, data: bytes) -> str:
         """Write the bytes (atomically, once) and return their SHA-256; stored bytes are only touched."""
+        return self._save(data)
+
+    async def load(self, sha256: str) -> bytes:
+        """Read stored bytes back; FileNotFoundError if there are none."""
+        return self.path_of(sha256).read_bytes()
+
+    async def delete(self, sha256: str, *, unless_modified_after: datetime) -> int | None:
+        """Remove the bytes unless written or received again since then; their size, or None if kept."""
+        return _unlink_if_older(self.path_of(sha256), unless_modified_after)
+
+    def _save(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path_of(sha256)
         try:
@@ -44,13 +59,9 @@ class EvidenceFiles:
             raise
         return sha256
 
-    def load(self, sha256: str) -> bytes:
-        """Read stored bytes back."""
-        return self.path_of(sha256).read_bytes()
-
-    def delete(self, sha256: str, *, unless_modified_after: datetime) -> int | None:
-        """Remove the bytes unless written or received again since then; their size, or None if kept."""
-        return _unlink_if_older(self.path_of(sha256), unless_modified_after)
+    async def hashes_older_than(self, moment: datetime) -> list[str]:
+        """The hashes of stored files last written or received before `moment`."""
+        return await asyncio.to_thread(lambda: list(self.files_older_than(moment)))
 
     def files_older_than(self, moment: datetime) -> Iterator[str]:
         """The hashes of stored files last written or received before `moment`."""
@@ -63,8 +74,11 @@ class EvidenceFiles:
                 if SHA256_NAME.fullmatch(path.name) and _modified_before(path, moment):
                     yield path.name
 
-    def delete_abandoned_writes(self, *, older_than: datetime) -> int:
+    async def delete_abandoned_writes(self, *, older_than: datetime) -> int:
         """Remove half-written temporary files a crash left behind; how many."""
+        return await asyncio.to_thread(self._delete_abandoned_writes, older_than)
+
+    def _delete_abandoned_writes(self, older_than: datetime) -> int:
         removed = [_unlink_if_older(path, older_than) for path in self.root.glob(f"??/{INCOMING_PREFIX}*")]
         return sum(size is not None for size in removed)
 

@@ -107,6 +107,22 @@ async def claim_due_messages(
     return messages
 
 
+async def renew_lease(
+    session: AsyncSession, *, message_id: int, held_until: datetime, until: datetime
+) -> datetime | None:
+    """Extend a claim's lease to `until` if the row still carries it; None if another claim took over."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+            col(OutboxMessage.lease_until) == held_until,
+        )
+        .values(lease_until=until)
+    )
+    return until if result.rowcount == 1 else None
+
+
 async def _set(session: AsyncSession, message_id: int, **values: object) -> None:
     await session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
 

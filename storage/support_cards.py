@@ -8,11 +8,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import first
 from storage.models import AgentPrompt, SupportCard, Ticket, TicketStatus, TicketTransaction, Transaction
+from storage.upsert import insert_ignoring_conflicts, table_of
 
 
 async def card_of(session: AsyncSession, *, ticket_id: int, lock: bool = False) -> SupportCard | None:
     """The ticket's card, if it was posted."""
     return await first(session, select(SupportCard).where(SupportCard.ticket_id == ticket_id), lock=lock)
+
+
+async def reserve_card(
+    session: AsyncSession, *, ticket_id: int, chat_id: int, status: str, now: datetime
+) -> None:
+    """The ticket's card row, written empty before its topic and message exist (kept if there is one)."""
+    row = {"ticket_id": ticket_id, "chat_id": chat_id, "thread_id": None, "message_id": None,
+           "with_photo": False, "assigned_to": None, "assigned_name": None, "last_actor_name": None,
+           "shown_status": status, "touched_at": now, "sla_pings": 0, "created_at": now}
+    await insert_ignoring_conflicts(session, table=table_of(SupportCard), rows=[row], keys=["ticket_id"])
 
 
 async def card_in_thread(
@@ -61,6 +72,7 @@ async def cards_out_of_date(session: AsyncSession, *, limit: int) -> list[tuple[
         select(SupportCard, Ticket)
         .join(Ticket, col(Ticket.id) == col(SupportCard.ticket_id))
         .where(or_(col(SupportCard.shown_status).is_(None), col(SupportCard.shown_status) != Ticket.status))
+        .where(col(SupportCard.message_id).is_not(None))  # a card not yet posted is the outbox's to post
         .limit(limit)
         .with_for_update(of=SupportCard, skip_locked=True)
     )

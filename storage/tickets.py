@@ -1,10 +1,11 @@
 """Refund tickets, the charges they matched and their audit trail."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CompoundSelect, delete, union
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -201,6 +202,34 @@ async def recent_filing_times(
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+@dataclass(frozen=True)
+class FilingRecord:
+    """What the per-payer limits and filing look at: open tickets, recent filings, open order keys."""
+
+    open_count: int
+    recent: list[datetime]  # newest first, at most the limit asked for
+    open_order_keys: frozenset[str]
+
+
+async def filing_record(
+    session: AsyncSession, *, user_id: int, since: datetime, limit: int
+) -> FilingRecord:
+    """count_open_tickets, recent_filing_times and the user's open_order_keys, in one query."""
+    closed = [s.value for s in CLOSED_STATUSES]
+    query = select(Ticket.status, Ticket.created_at, Ticket.open_order_key).where(
+        Ticket.user_id == user_id,
+        or_(col(Ticket.status).not_in(closed), Ticket.created_at > since,
+            col(Ticket.open_order_key).is_not(None)),
+    )
+    rows = (await session.exec(query)).all()
+    recent = sorted((created for _, created, _ in rows if created > since), reverse=True)
+    return FilingRecord(
+        open_count=sum(status not in closed for status, _, _ in rows),
+        recent=recent[:limit],
+        open_order_keys=frozenset(key for _, _, key in rows if key is not None),
+    )
 
 
 async def replace_matches(

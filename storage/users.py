@@ -23,16 +23,31 @@ async def remember_user(
     if user is None:
         user = await _first_contact(session, user_id=user_id, first_name=first_name, username=username,
                                     guessed_locale=guessed_locale, now=now)
+    note_names(session, user, first_name=first_name, username=username)
+    return user
+
+
+def note_names(session: AsyncSession, user: User, *, first_name: str, username: str | None) -> None:
+    """Keep the user's name and username as Telegram last showed them."""
     if user.first_name != first_name[:256] or user.username != username:
         user.first_name, user.username = first_name[:256], username
         session.add(user)
-    return user
 
 
 async def _first_contact(
     session: AsyncSession, *, user_id: int, first_name: str, username: str | None, guessed_locale: str,
     now: datetime,
 ) -> User:
+    await add_user_if_new(session, user_id=user_id, first_name=first_name, username=username,
+                          guessed_locale=guessed_locale, now=now)
+    return (await session.exec(select(User).where(User.id == user_id))).one()
+
+
+async def add_user_if_new(
+    session: AsyncSession, *, user_id: int, first_name: str, username: str | None, guessed_locale: str,
+    now: datetime,
+) -> None:
+    """Create the user with a guessed locale unless they exist (an existing row is left as it is)."""
     await insert_ignoring_conflicts(
         session,
         table=table_of(User),
@@ -48,7 +63,6 @@ async def _first_contact(
         ],
         keys=["id"],
     )
-    return (await session.exec(select(User).where(User.id == user_id))).one()
 
 
 async def choose_locale(session: AsyncSession, *, user: User, locale: str) -> None:

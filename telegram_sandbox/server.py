@@ -33,6 +33,7 @@ class TelegramSandbox:
         bot_first_name: str = "Sandbox Bot",
         rate_limits: RateLimits | None = None,
         clock: Callable[[], float] = time.time,
+        webhook_retry: float = 1.0,
     ):
         if bot_id is None:
             prefix = token.split(":", 1)[0]
@@ -40,7 +41,9 @@ class TelegramSandbox:
                 raise ValueError("token must look like '<bot id>:<secret>', or pass bot_id")
             bot_id = int(prefix)
         self.token = token
-        self.state = SandboxState(BotIdentity(bot_id, bot_first_name, bot_username), clock, rate_limits)
+        # webhook_retry: seconds before a failed webhook POST is retried (doubling per failure)
+        self.state = SandboxState(BotIdentity(bot_id, bot_first_name, bot_username), clock, rate_limits,
+                                  webhook_retry)
         self.app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         self.app.router.add_get("/bot{token}/{method}", self._bot_call)
         self.app.router.add_post("/bot{token}/{method}", self._bot_call)
@@ -64,6 +67,7 @@ class TelegramSandbox:
     async def stop(self) -> None:
         """End long polls and waits, then stop serving."""
         self.state.close()
+        await self.state.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

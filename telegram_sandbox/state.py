@@ -14,6 +14,7 @@ from telegram_sandbox.files import FileStore
 from telegram_sandbox.people import BotIdentity, User
 from telegram_sandbox.rate_limits import RateLimiter, RateLimits
 from telegram_sandbox.updates import UpdateQueue
+from telegram_sandbox.webhook import WebhookDelivery
 
 CALLBACK_ANSWER_WINDOW = 15  # seconds Telegram waits for answerCallbackQuery
 
@@ -29,11 +30,13 @@ class CallbackRecord:
 class SandboxState:
     """The whole sandbox world behind both the bot-side and the user-side API."""
 
-    def __init__(self, bot: BotIdentity, clock: Callable[[], float], rate_limits: RateLimits | None):
+    def __init__(self, bot: BotIdentity, clock: Callable[[], float], rate_limits: RateLimits | None,
+                 webhook_retry: float = 1.0):
         self.bot = bot
         self.clock = clock
         self.files = FileStore()
         self.updates = UpdateQueue()
+        self.webhook = WebhookDelivery(self.updates, webhook_retry)
         self.faults = FaultBook()
         self.limiter = RateLimiter(rate_limits, clock)
         self.users: dict[int, User] = {}
@@ -158,6 +161,7 @@ class SandboxState:
         self.files.clear()
         self.updates.drop_pending()
         self.updates.allowed = None
+        self.webhook.delete()
         self.faults.clear()
         self.limiter.reset()
         self.callbacks.clear()

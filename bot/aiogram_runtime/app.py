@@ -1,6 +1,8 @@
-"""Long polling with aiogram: start, run, and stop gracefully."""
+"""aiogram: long polling or Telegram's webhook (BOT_MODE), started, run, and stopped gracefully."""
 
 import asyncio
+import contextlib
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -8,6 +10,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.aiogram_runtime.routers import refund_bot_router
 from bot.runners.embedded import RefundBot
+from bot.webhook import WebhookIntake, intake_for, serve_webhook, stop_on_signals
 from bot.wiring import Services
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -24,7 +27,7 @@ def make_bot(services: Services) -> Bot:
 
 
 class AiogramRunner:
-    """Runs long polling until stopped (by a signal, or by `stop()`)."""
+    """Runs long polling, or serves the webhook, until stopped (by a signal, or by `stop()`)."""
 
     def __init__(self, services: Services):
         self.services = services
@@ -33,11 +36,15 @@ class AiogramRunner:
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(refund_bot_router(self.refund))
         self._stopping = asyncio.Event()
+        self.refund.intake = intake_for(services.settings, services.db)
 
     async def run(self, *, handle_signals: bool = True) -> None:
-        """Poll until SIGTERM/SIGINT (or `stop()`, even one asked before polling began); the updates in
-        hand are finished first."""
+        """Poll (or serve the webhook) until SIGTERM/SIGINT (or `stop()`, even one asked before it began);
+        the updates in hand are finished first."""
         if self._stopping.is_set():
+            return
+        if self.refund.intake is not None:
+            await self._serve_webhook(self.refund.intake, handle_signals)
             return
         await self.bot.delete_webhook(drop_pending_updates=False)
         polling = asyncio.create_task(self.dispatcher.start_polling(
@@ -59,6 +66,26 @@ class AiogramRunner:
         finally:
             stopping.cancel()
             polling.cancel()
+
+    async def _serve_webhook(self, intake: WebhookIntake, handle_signals: bool) -> None:
+        settings = self.services.settings
+        signals = stop_on_signals(self._stopping.set) if handle_signals else contextlib.nullcontext()
+
+        async def feed(update: dict[str, Any]) -> None:
+            await self.dispatcher.feed_raw_update(self.bot, update)
+
+        try:
+            await self.dispatcher.emit_startup(bot=self.bot, dispatcher=self.dispatcher)
+            try:
+                with signals:
+                    await serve_webhook(
+                        intake, feed, self.bot.set_webhook, url=settings.webhook_url,
+                        secret=settings.webhook_secret.get_secret_value(),
+                        max_connections=settings.webhook_max_connections, stopping=self._stopping)
+            finally:
+                await self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher)
+        finally:
+            await self.bot.session.close()
 
     async def stop(self) -> None:
         """Stop polling from inside the process (remembered if polling has not begun yet)."""

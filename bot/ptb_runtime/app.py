@@ -1,19 +1,19 @@
-"""Long polling with python-telegram-bot: start, run, and stop gracefully."""
+"""python-telegram-bot: long polling or Telegram's webhook (BOT_MODE), started, run, stopped gracefully."""
 
 import asyncio
 import contextlib
 import logging
 import os
-import signal
-from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
+from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext
 from telegram.request import HTTPXRequest
 
 from bot.ptb_runtime.handlers import RefundHandlers
 from bot.runners.embedded import RefundBot
+from bot.webhook import WebhookIntake, intake_for, serve_webhook, stop_on_signals
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -62,21 +62,8 @@ async def log_failure(update: object, context: CallbackContext[Any, Any, Any, An
     log.error("update %s failed", update_id, exc_info=context.error)
 
 
-@contextlib.contextmanager
-def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGTERM and SIGINT call `stop` while inside."""
-    loop = asyncio.get_running_loop()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, stop)
-    try:
-        yield
-    finally:
-        for number in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(number)
-
-
 class PtbRunner:
-    """Runs long polling until stopped (by a signal, or by `stop()`)."""
+    """Runs long polling, or serves the webhook, until stopped (by a signal, or by `stop()`)."""
 
     def __init__(self, services: Services):
         self.services = services
@@ -86,15 +73,21 @@ class PtbRunner:
         self.application.add_handler(self.handlers.handler)
         self.application.add_error_handler(log_failure)
         self._stopping = asyncio.Event()
+        self.refund.intake = intake_for(services.settings, services.db)
 
     async def run(self, *, handle_signals: bool = True) -> None:
-        """Poll until SIGTERM/SIGINT (or `stop()`); the updates in hand are finished first."""
+        """Poll (or serve the webhook) until SIGTERM/SIGINT (or `stop()`); the updates in hand are finished
+        first."""
         application = self.application
         signals = stop_on_signals(self._stopping.set) if handle_signals else contextlib.nullcontext()
         async with application:  # initialize (getMe) ... shutdown
             await self.handlers.start()
             try:
                 await application.start()
+                if self.refund.intake is not None:
+                    with signals:
+                        await self._serve_webhook(self.refund.intake)
+                    return
                 await application.updater.start_polling(
                     allowed_updates=ALLOWED_UPDATES, timeout=POLLING_TIMEOUT, drop_pending_updates=False
                 )
@@ -108,6 +101,17 @@ class PtbRunner:
                     if application.running:
                         await application.stop()  # handles the updates already fetched
                     await self.handlers.stop()
+
+    async def _serve_webhook(self, intake: WebhookIntake) -> None:
+        settings, application = self.services.settings, self.application
+
+        async def feed(update: dict[str, Any]) -> None:
+            await application.process_update(Update.de_json(update, application.bot))
+
+        await serve_webhook(
+            intake, feed, application.bot.set_webhook, url=settings.webhook_url,
+            secret=settings.webhook_secret.get_secret_value(),
+            max_connections=settings.webhook_max_connections, stopping=self._stopping)
 
     async def stop(self) -> None:
         """Stop polling from inside the process."""

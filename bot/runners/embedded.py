@@ -14,10 +14,11 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.config import Settings
-from bot.http_api import serve_merchant_endpoints
+from bot.http_api import serve_bot_http
 from bot.in_flight import InFlight
 from bot.runners.shared import TelegramShell, build_ticker, shut_down, start_up
 from bot.scheduler import Ticker
+from bot.webhook import WebhookIntake
 from bot.wiring import Services, build_services
 from handlers.payer.desk import PayerDesk
 from handlers.ports import FileDownloader, Messenger
@@ -70,6 +71,7 @@ class RefundBot:
         self._payer: PayerDesk | None = None
         self._support: SupportDesk | None = None
         self._endpoints: web.AppRunner | None = None
+        self.intake: WebhookIntake | None = None  # webhook mode: a runner sets it before opening
 
     @property
     def support_chat_id(self) -> int | None:
@@ -91,16 +93,22 @@ class RefundBot:
         return self._support
 
     async def open(self, outlet: Outlet, files: FileDownloader, *, tick: bool = True) -> None:
-        """Open the services (unless given), build the desks, serve the merchant endpoints (when
-        MERCHANT_WEBHOOK_SECRET is set), then the menu, the topics and the ticker."""
+        """Open the services (unless given), build the desks, serve HTTP (the merchant endpoints when
+        MERCHANT_WEBHOOK_SECRET is set, Telegram's webhook with an intake), then the menu, the topics and the
+        ticker."""
         if self.services is None:
             self.services = await build_services(self.settings)
-        if self.settings.merchant_webhook_secret.get_secret_value():  # whatever the provider
-            self._endpoints = await serve_merchant_endpoints(self.services)
+        if self.intake or self.settings.merchant_webhook_secret.get_secret_value():  # whatever the provider
+            self._endpoints = await serve_bot_http(self.services, intake=self.intake,
+                                                   scheduler_alive=self._scheduler_alive)
         self._payer = self.services.payer_desk(files)
         self._support = self.services.support_desk()
         self.ticker = build_ticker(self.services, outlet) if tick else None
         await start_up(self.services, outlet, self.ticker)
+
+    def _scheduler_alive(self) -> bool | None:
+        """Whether the ticker's scheduler runs (None: this bot does not tick)."""
+        return self.ticker.scheduler.running if self.ticker else None
 
     async def close(self) -> None:
         """Stop ticking, let the updates in hand finish, stop the endpoints, close the services it opened."""

@@ -3,8 +3,6 @@
 import asyncio
 import logging
 import math
-import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,7 +11,7 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.delivery.notices import buttons_from_json
-from handlers.delivery.pacing import Pacer
+from handlers.delivery.pacing import LocalGate, RateGate
 from handlers.ports import Clock, Messenger, RecipientUnreachable, RetryAfter, ThreadGone
 from storage.database import Database
 from storage.models import OutboxMessage, id_of
@@ -23,6 +21,7 @@ from storage.outbox import (
     mark_failed,
     mark_sent,
     postpone_pending_for_chat,
+    renew_lease,
     retry_later,
 )
 from storage.users import set_reachable
@@ -78,14 +77,14 @@ class DeliveryWorker:
     stats: DeliveryStats = field(default_factory=DeliveryStats)
     cards: "CardPublisher | None" = None
     redact: Callable[[str], str] = str  # takes the secrets out of an error's text before it is stored
+    # Sending turns; None: this process's own (turns 1/rate apart, at most one over the rate in any second)
+    gate: RateGate | None = None
 
     def __post_init__(self) -> None:
-        # turns on a fixed schedule, 1/rate apart: at most one over the rate in any one-second window
-        self._limiter = Pacer(self.policy.rate_per_second)
-        paid_rate = self.policy.paid_broadcast_rate
-        self._paid_limiter = Pacer(paid_rate) if paid_rate else None
-        self._last_send: dict[int, float] = defaultdict(lambda: float("-inf"))
-        self._paused_until = 0.0
+        policy = self.policy
+        self.turns: RateGate = self.gate or LocalGate(
+            policy.rate_per_second, policy.per_chat_interval, policy.paid_broadcast_rate
+        )
         self._refusals: dict[int, int] = {}  # group chat id -> 403s in a row
 
     async def drain(self) -> int:
@@ -121,31 +120,20 @@ class DeliveryWorker:
 
     async def wait_turn(self, chat_id: int, *, paid: bool = False) -> None:
         """Wait until a message to `chat_id` may go (rate, chat spacing, 429 pause) and take that turn."""
-        limiter = self._paid_limiter if paid and self._paid_limiter is not None else self._limiter
-        while True:
-            wait = self._wait_needed(chat_id)
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            await limiter.acquire()
-            if self._wait_needed(chat_id) <= 0:  # a 429 may have arrived while we queued for the limiter
-                self._last_send[chat_id] = time.monotonic()
-                return
-
-    def _wait_needed(self, chat_id: int) -> float:
-        now = time.monotonic()
-        return max(self._paused_until - now, self._last_send[chat_id] + self.policy.per_chat_interval - now)
+        await self.turns.wait_turn(chat_id, paid=paid and self.policy.paid_broadcast_rate is not None)
 
     def _is_paid(self, message: OutboxMessage) -> bool:
-        return self._paid_limiter is not None and message.broadcast_id is not None
+        return self.policy.paid_broadcast_rate is not None and message.broadcast_id is not None
 
     async def _send_one(self, message: OutboxMessage) -> str:
         await self.wait_turn(message.chat_id, paid=self._is_paid(message))
+        if self._lease_running_out(message) and not await self._still_ours(message):
+            return "lost"
         try:
             await self._dispatch(message)
         except RetryAfter as pause:
             self.stats.rate_limited += 1
-            self._paused_until = max(self._paused_until, time.monotonic() + pause.seconds)
+            await self.turns.pause(pause.seconds)
             await self._record(
                 retry_later,
                 message_id=id_of(message),
@@ -180,7 +168,7 @@ class DeliveryWorker:
         buttons = buttons_from_json(message.buttons)
         try:
             if message.photo_sha256 and self.cards is not None:
-                photo = self.cards.evidence.load(message.photo_sha256)
+                photo = await self.cards.evidence.load(message.photo_sha256)
                 await self.messenger.send_card(
                     message.chat_id, thread_id=thread_id, photo=photo, text=message.text, buttons=buttons
                 )
@@ -201,6 +189,29 @@ class DeliveryWorker:
             assert self.cards is not None and message.ticket_id is not None  # only a card's topic goes
             await self.cards.topic_lost(message.ticket_id)
             raise
+
+    def _lease_running_out(self, message: OutboxMessage) -> bool:
+        """Less than half the lease left: the turn came late (a 429 pause, a busy chat), check the row."""
+        assert message.lease_until is not None  # set by the claim
+        return self.clock() >= message.lease_until - self.policy.lease / 2
+
+    async def _still_ours(self, message: OutboxMessage) -> bool:
+        """Renew the row's lease if this worker still holds it; False if it ran out and another took it.
+
+        A turn can come late (a 429 pause, a busy chat): past the lease another instance may have claimed
+        the row, and only the claim whose lease is still on the row may send it.
+        """
+        assert message.lease_until is not None  # set by the claim
+        async with self.db.transaction() as session:
+            renewed = await renew_lease(
+                session, message_id=id_of(message), held_until=message.lease_until,
+                until=self.clock() + self.policy.lease,
+            )
+        if renewed is None:
+            log.info("outbox message %s was taken over by another sender after its lease ran out", message.id)
+            return False
+        message.lease_until = renewed
+        return True
 
     async def _record(
         self,

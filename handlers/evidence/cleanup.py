@@ -1,14 +1,12 @@
 """Deleting screenshots nothing needs any more: those of cancelled or abandoned reports, and stray files."""
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from handlers.ports import Clock
+from handlers.ports import Clock, EvidenceStore
 from storage.database import Database
-from storage.evidence_files import EvidenceFiles
 from storage.tickets import delete_unreferenced_evidence, hashes_in_use
 
 log = logging.getLogger(__name__)
@@ -38,11 +36,11 @@ class EvidenceCollector:
     """Removes, after the retention, evidence no ticket, report in progress or unsent message refers to.
 
     Rows go first, in short transactions; their files after each commit. A crash in between leaves files
-    without a row, which the scan of the folder removes on the next run. Filed evidence is never touched.
+    without a row, which the scan of the store removes on the next run. Filed evidence is never touched.
     """
 
     db: Database
-    evidence: EvidenceFiles
+    evidence: EvidenceStore
     clock: Clock
     retention: timedelta | None = timedelta(days=7)
     batch: int = 500
@@ -56,7 +54,7 @@ class EvidenceCollector:
         cutoff = self.clock() - self.retention
         await self._remove_unreferenced_rows(cutoff, cleanup)
         await self._remove_files_without_row(cutoff, cleanup)
-        cleanup.half_written_files = self.evidence.delete_abandoned_writes(older_than=cutoff)
+        cleanup.half_written_files = await self.evidence.delete_abandoned_writes(older_than=cutoff)
         if cleanup.rows or cleanup.files_without_row or cleanup.half_written_files:
             log.info("removed %s unused screenshot(s) and %s file(s) without a row; %s bytes freed",
                      len(cleanup.rows), len(cleanup.files_without_row) + cleanup.half_written_files,
@@ -71,19 +69,19 @@ class EvidenceCollector:
                 )
             for sha256, size, uploaded_by in removed:
                 cleanup.rows.append(RemovedEvidence(sha256, size, uploaded_by))
-                cleanup.bytes_freed += self.evidence.delete(sha256, unless_modified_after=cutoff) or 0
+                cleanup.bytes_freed += await self.evidence.delete(sha256, unless_modified_after=cutoff) or 0
             if len(removed) < self.batch:
                 return
 
     async def _remove_files_without_row(self, cutoff: datetime, cleanup: EvidenceCleanup) -> None:
-        stale = await asyncio.to_thread(lambda: list(self.evidence.files_older_than(cutoff)))
+        stale = await self.evidence.hashes_older_than(cutoff)
         for batch in _chunks(stale, self.batch):
             async with self.db.transaction() as session:
                 in_use = await hashes_in_use(session, sha256s=batch)
             for sha256 in batch:
                 if sha256 in in_use:
                     continue
-                freed = self.evidence.delete(sha256, unless_modified_after=cutoff)
+                freed = await self.evidence.delete(sha256, unless_modified_after=cutoff)
                 if freed is not None:
                     cleanup.files_without_row.append(sha256)
                     cleanup.bytes_freed += freed

@@ -9,7 +9,13 @@ from handlers.delivery.notices import buttons_json
 from handlers.merchant.tips import broadcast_text, next_tip, recipient_buttons
 from handlers.ports import Clock
 from handlers.texts import Texts
-from storage.broadcasts import add_broadcast, claim_due_broadcast, last_weekly_broadcast, message_count
+from storage.broadcasts import (
+    add_broadcast,
+    claim_due_broadcast,
+    last_weekly_broadcast,
+    lock_weekly_tip,
+    message_count,
+)
 from storage.database import Database
 from storage.models import Broadcast, BroadcastStatus, id_of
 from storage.outbox import BULK, enqueue_rows, outbox_row
@@ -79,6 +85,7 @@ class BroadcastStarter:
         """Queue the library tip after the last weekly one, to every subscriber, now (None: just done)."""
         now = self.clock()
         async with self.db.transaction() as session:
+            await lock_weekly_tip(session)
             last = await last_weekly_broadcast(session)
             if last is not None and now - last.created_at < WEEKLY_GUARD:
                 return None

@@ -4,6 +4,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.buttons import (
     ForgetButton,
@@ -18,7 +22,8 @@ from handlers.buttons import (
 from handlers.events import Event, EventKind, Output, Reply, Toast
 from handlers.evidence.bills import BillKind, ReceivedBill, bill_kind, check_declared_bill
 from handlers.evidence.images import ReceivedImage, check_declared_file
-from handlers.evidence.receiving import receive_bill, receive_image
+from handlers.evidence.received import Received
+from handlers.evidence.receiving import Keeping, receive_bill, receive_image
 from handlers.merchant.routing import merchant_turn
 from handlers.monitor.answers import answer_repeat
 from handlers.parsing import InputRejected
@@ -26,17 +31,16 @@ from handlers.payer import answers, forgetting, intake, menu, ticket_buttons, ti
 from handlers.payer.intake import Input, Step
 from handlers.payer.linking import link_from_start
 from handlers.payer.turn import IntakeRules, Turn
-from handlers.ports import Clock, CountChartDrawer, FileDownloader
+from handlers.ports import Clock, CountChartDrawer, EvidenceStore, FileDownloader
 from handlers.refunds.refunding import RefundPolicy
 from handlers.refunds.requests import send_refund_requests
 from handlers.texts import Texts, pick_locale
-from storage.conversations import lock_conversation
+from storage.conversations import report_step, user_and_conversation
 from storage.database import Database
-from storage.evidence_files import EvidenceFiles
-from storage.models import Conversation
+from storage.models import Conversation, User
 from storage.support_cards import ticket_awaiting_answer
 from storage.updates import claim_update
-from storage.users import remember_user, set_reachable
+from storage.users import set_reachable
 
 log = logging.getLogger(__name__)
 DECODES_AT_ONCE = 2
@@ -49,7 +53,7 @@ class PayerDesk:
     db: Database
     texts: Texts
     rules: IntakeRules
-    evidence: EvidenceFiles
+    evidence: EvidenceStore
     files: FileDownloader
     clock: Clock
     default_locale: str = "en"
@@ -70,17 +74,7 @@ class PayerDesk:
                 now = self.clock()
                 if not await claim_update(session, update_id=event.update_id, now=now):
                     return []
-                user = await remember_user(
-                    session,
-                    user_id=event.person.id,
-                    first_name=event.person.first_name,
-                    username=event.person.username,
-                    guessed_locale=pick_locale(event.person.language_code, self.default_locale),
-                    now=now,
-                )
-                conversation = await lock_conversation(
-                    session, user_id=user.id, chat_id=event.chat_id, now=now
-                )
+                user, conversation = await self._user_and_conversation(session, event, now)
                 if event.kind is EventKind.MEMBERSHIP:
                     await set_reachable(session, user_id=user.id, reachable=not event.blocked)
                     return []
@@ -90,11 +84,25 @@ class PayerDesk:
                 await route(turn)
                 session.add(conversation)
             await send_refund_requests(self.db, self.policy, self.clock, turn.refund_calls)
+            if turn.files_to_delete:
+                await forgetting.delete_forgotten_files(self.evidence, turn.files_to_delete)
+            await self._discard_unkept(event, turn, received, bill)
             return turn.outcome.outputs
         except Exception:
             log.exception("update %s failed; nothing was saved", event.update_id)
             locale = pick_locale(event.person.language_code, self.default_locale)
             return [Reply(self.texts.get(locale, "error.internal"))]
+
+    async def _user_and_conversation(
+        self, session: AsyncSession, event: Event, now: datetime
+    ) -> tuple[User, Conversation]:
+        """The sender (names refreshed) and their conversation, locked; both created on first contact."""
+        person = event.person
+        return await user_and_conversation(
+            session, user_id=person.id, first_name=person.first_name, username=person.username,
+            guessed_locale=pick_locale(person.language_code, self.default_locale), chat_id=event.chat_id,
+            now=now,
+        )
 
     async def _receive_image(self, event: Event) -> ReceivedImage | None:
         """Download and check the image the payer's conversation waits for, before any transaction opens."""
@@ -106,7 +114,7 @@ class PayerDesk:
             return None  # refused in its place, with nothing downloaded
         if not await self._waits_for_image(event):
             return None
-        return await receive_image(self.files, event.attachment.file_id, self.decoding)
+        return await receive_image(self.files, event.attachment.file_id, self.decoding, self._keeping(event))
 
     async def _receive_bill(self, event: Event) -> ReceivedBill | None:
         """Download and read a wallet bill (CSV) sent at the screenshot step, before any transaction opens."""
@@ -120,25 +128,34 @@ class PayerDesk:
             return None  # refused in its place, with nothing downloaded
         if not await self._at_screenshot_step(event):
             return None
-        return await receive_bill(self.files, event.attachment.file_id)
+        return await receive_bill(self.files, event.attachment.file_id, self._keeping(event))
+
+    async def _discard_unkept(self, event: Event, turn: Turn, *received: Received[Any] | None) -> None:
+        """Bytes stored before the transaction that the turn refused (e.g. a bill matching nothing)."""
+        stored = [r.value.sha256 for r in received if r is not None and r.value is not None]
+        unkept = [sha256 for sha256 in stored if sha256 not in turn.evidence_recorded]
+        if unkept:
+            await self._keeping(event).discard_unrecorded(unkept)
+
+    def _keeping(self, event: Event) -> Keeping:
+        """Where the sender's checked file is stored before the transaction, within their quota."""
+        return Keeping(self.db, self.evidence, event.person.id, self.rules.evidence_quota_bytes)
 
     async def _at_screenshot_step(self, event: Event) -> bool:
         """A short look: is the report at the screenshot step, the only place a bill is taken?"""
-        async with self.db.transaction() as session:
-            conversation = await session.get(Conversation, event.person.id)
-            return conversation is not None and conversation.step == Step.SCREENSHOT
+        return await report_step(self.db.engine, user_id=event.person.id) == Step.SCREENSHOT
 
     async def _waits_for_image(self, event: Event) -> bool:
         """A short look: is the report at the screenshot step, or did support ask this payer something?
 
         If that changes before the update's own transaction, the bytes simply go unused.
         """
+        step = await report_step(self.db.engine, user_id=event.person.id)
+        if step is not None:
+            return step == Step.SCREENSHOT
+        if self.policy is None:
+            return False
         async with self.db.transaction() as session:
-            conversation = await session.get(Conversation, event.person.id)
-            if conversation is not None and conversation.step is not None:
-                return conversation.step == Step.SCREENSHOT
-            if self.policy is None:
-                return False
             return await ticket_awaiting_answer(session, user_id=event.person.id) is not None
 
 

@@ -39,10 +39,16 @@ class Filing:
     refunds: tuple[Refund, ...] = ()
 
 
-async def file_report(turn: Turn) -> Filing:
-    """File the report in the conversation as a ticket with its matched charges."""
+async def file_report(turn: Turn, open_order_keys: frozenset[str] | None = None) -> Filing:
+    """File the report in the conversation as a ticket with its matched charges.
+
+    `open_order_keys`: the payer's open tickets' keys when the turn has read them already (no second look).
+    """
     report, session = turn.conversation, turn.session
-    if report.order_id:
+    if report.order_id and (
+        open_order_keys is None
+        or open_order_key(user_id=turn.user.id, order_id=report.order_id) in open_order_keys
+    ):
         existing = await open_ticket_for_order(
             session, user_id=turn.user.id, order_id=report.order_id
         )

@@ -1,18 +1,20 @@
 """/forget: a payer's data deleted after a confirmation; refund records stay, without the person's details."""
 
+import logging
 import secrets
 from datetime import UTC, datetime
-from functools import partial
 
 from handlers.buttons import ForgetButton, ForgetChoice
 from handlers.events import Toast
 from handlers.payer.turn import Turn
+from handlers.ports import EvidenceStore, EvidenceUnavailable
 from handlers.refunds.lifecycle import move_ticket
 from handlers.texts import format_items
-from storage.evidence_files import EvidenceFiles
-from storage.forgetting import after_commit, forget_person, lock_user, open_tickets_of, references_of
+from storage.forgetting import forget_person, lock_user, open_tickets_of, references_of
 from storage.models import Ticket, TicketStatus, id_of
 from storage.refunds import refund_of_ticket
+
+log = logging.getLogger(__name__)
 
 # Money is moving (or support may still retry it): the payer must stay reachable until it lands.
 REFUND_UNDER_WAY = frozenset({TicketStatus.APPROVED, TicketStatus.REFUND_PENDING, TicketStatus.REFUND_FAILED})
@@ -66,14 +68,20 @@ async def _forget(turn: Turn, open_tickets: list[Ticket]) -> None:
     forgotten = await forget_person(turn.session, user_id=turn.user.id, chat_ids=[turn.event.chat_id])
     # File times are the file system's: bytes someone sends again from now on are spared (wall clock).
     decided_at = datetime.now(UTC)
-    after_commit(turn.session, partial(_delete_files, turn.evidence, forgotten.evidence_sha256s, decided_at))
+    turn.files_to_delete.extend((sha256, decided_at) for sha256 in forgotten.evidence_sha256s)
     turn.say(answer)
 
 
-def _delete_files(evidence: EvidenceFiles, sha256s: list[str], moment: datetime) -> None:
-    """The files of deleted evidence rows (bytes received again since `moment` are someone else's now)."""
-    for sha256 in sha256s:
-        evidence.delete(sha256, unless_modified_after=moment)
+async def delete_forgotten_files(evidence: EvidenceStore, files: list[tuple[str, datetime]]) -> None:
+    """After the commit: the files of deleted evidence rows (bytes received again since are someone else's).
+
+    A store that is down leaves them as files without a row, which the evidence clean-up removes later.
+    """
+    for sha256, moment in files:
+        try:
+            await evidence.delete(sha256, unless_modified_after=moment)
+        except (EvidenceUnavailable, OSError) as error:
+            log.error("could not delete forgotten evidence %s now (the clean-up will): %s", sha256, error)
 
 
 async def _refunds_under_way(turn: Turn, open_tickets: list[Ticket]) -> list[Ticket]:

@@ -21,7 +21,7 @@ from handlers.parsing import (
     parse_payment_time,
 )
 from handlers.payer.filing import Filing, FilingResult, file_report
-from handlers.payer.limits import report_refusal
+from handlers.payer.limits import filing_record_of, refusal_given, report_refusal
 from handlers.payer.turn import Turn
 from handlers.payer.wallet_bill import choose_pair, fill_from_bill
 from handlers.refunds.refunding import RefundPolicy, approve_if_allowed
@@ -235,9 +235,10 @@ async def take_bill(turn: Turn, argument: str) -> None:
 
 async def submit(turn: Turn, argument: str) -> None:
     """File the ticket, tell the payer what happens next, and close the report."""
-    if refusal := await report_refusal(turn):
+    record = await filing_record_of(turn)
+    if refusal := refusal_given(turn, record):
         raise InputRejected(refusal.key, **refusal.params)
-    filing = await file_report(turn)
+    filing = await file_report(turn, record.open_order_keys)
     if turn.event.message_id:
         turn.outcome.outputs.append(ClearButtons(turn.event.message_id))
     turn.say(await _filing_message(turn, filing))

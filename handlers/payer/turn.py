@@ -10,9 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.events import Button, Event, Outcome, Reply
 from handlers.evidence.bills import ReceivedBill
 from handlers.evidence.images import ReceivedImage
-from handlers.ports import CountChartDrawer
+from handlers.ports import CountChartDrawer, EvidenceStore
 from handlers.texts import Texts
-from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, User
 
 if TYPE_CHECKING:
@@ -51,9 +50,14 @@ class Turn:
     now: datetime
     texts: Texts
     rules: IntakeRules
-    evidence: EvidenceFiles
+    evidence: EvidenceStore
     policy: "RefundPolicy | None" = None
     outcome: Outcome = field(default_factory=Outcome)
+    # Evidence rows this turn wrote: the bytes stored before the transaction and not kept are removed after.
+    evidence_recorded: list[str] = field(default_factory=list)
+    # Evidence whose rows this turn deleted (/forget), with when: removed from the store after the commit
+    # unless saved again since then.
+    files_to_delete: list[tuple[str, datetime]] = field(default_factory=list)
     # Refund requests recorded in this turn: sent to the provider after the transaction commits.
     refund_calls: list["RefundCall"] = field(default_factory=list)
     # The event's image, downloaded and checked before the transaction opened (nothing is downloaded inside

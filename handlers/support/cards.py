@@ -13,7 +13,7 @@ from handlers.events import Button
 from handlers.evidence.bills import BILL_MIME_TYPE
 from handlers.matching import ChargeRole
 from handlers.money import Money
-from handlers.ports import Clock, MessageGone, Messenger, ThreadGone
+from handlers.ports import Clock, EvidenceStore, MessageGone, Messenger, ThreadGone
 from handlers.support.candidates import (
     CANDIDATE_STATUSES,
     DEFAULT_WINDOW,
@@ -26,7 +26,6 @@ from handlers.support.candidates import (
 )
 from handlers.texts import Texts, format_moment, format_money
 from storage.database import Database
-from storage.evidence_files import EvidenceFiles
 from storage.models import (
     OutboxMessage,
     PayerCheck,
@@ -43,6 +42,7 @@ from storage.support_cards import (
     charges_of_ticket,
     other_tickets_with_screenshot,
     reports_since,
+    reserve_card,
 )
 from storage.tickets import evidence_by_sha256
 
@@ -258,7 +258,7 @@ class CardPublisher:
 
     db: Database
     renderer: CardRenderer
-    evidence: EvidenceFiles
+    evidence: EvidenceStore
     messenger: Messenger
     clock: Clock
 
@@ -273,32 +273,66 @@ class CardPublisher:
         return self.support.chat_id
 
     async def deliver(self, message: OutboxMessage) -> None:
-        """Post the card of `message.ticket_id`, unless it is already up (then the sync keeps it right)."""
+        """Post the card of `message.ticket_id` once: one topic and one card, whoever races or retries.
+
+        The card's row is written first (empty), then the topic and the card go out under its row lock and
+        are recorded with it: a racing sender waits and finds the card posted. A topic created before a
+        failed send is kept on the row, so the retry posts into it instead of opening another. (A crash
+        between Telegram's answer and the commit can leave one stray topic, as it can one message.)
+        """
         now = self.clock()
         async with self.db.transaction() as session:
             ticket = await session.get(Ticket, message.ticket_id)
             assert ticket is not None  # a card message names its ticket
-            card = await card_of(session, ticket_id=id_of(ticket))
-            if card is not None and card.message_id is not None:
+            await reserve_card(session, ticket_id=id_of(ticket), chat_id=self.chat_id, status=ticket.status,
+                               now=now)
+        photo = await self._photo_of(ticket)
+        failure: Exception | None = None
+        async with self.db.transaction() as session:
+            card = await card_of(session, ticket_id=id_of(ticket), lock=True)
+            assert card is not None  # reserved above; cards are never deleted
+            ticket = await session.get(Ticket, id_of(ticket)) or ticket
+            if card.message_id is not None:
                 card.shown_status = None  # redraw: the reason it was asked for again may show on it
                 session.add(card)
                 return
             text = await self.renderer.text(session, ticket, card, now)
             buttons = await self.renderer.card_buttons(session, ticket)
-        thread_id, message_id, with_photo = await self._post(ticket, text, buttons, thread_id=None)
-        async with self.db.transaction() as session:
-            card = await card_of(session, ticket_id=id_of(ticket)) or SupportCard(
-                ticket_id=id_of(ticket), chat_id=self.chat_id, touched_at=now, created_at=now
+            if not self.db.is_sqlite:  # hold the row lock over the calls (SQLite: one sender, one writer)
+                failure = await self._post_card(card, ticket, text, buttons, photo)
+                session.add(card)
+        if self.db.is_sqlite:
+            failure = await self._post_card(card, ticket, text, buttons, photo)
+            async with self.db.transaction() as session:
+                stored = await card_of(session, ticket_id=id_of(ticket), lock=True)
+                assert stored is not None
+                stored.thread_id, stored.message_id = card.thread_id, card.message_id
+                stored.with_photo, stored.shown_status = card.with_photo, card.shown_status
+                session.add(stored)
+        if failure is not None:
+            raise failure
+
+    async def _post_card(
+        self, card: SupportCard, ticket: Ticket, text: str, buttons: Rows, photo: bytes | None
+    ) -> Exception | None:
+        """Open the card's topic (kept even if the card then fails) and post it; return what went wrong."""
+        try:
+            if self.support.topics and card.thread_id is None:
+                name = self.renderer.topic_name(ticket)
+                card.thread_id = await self.messenger.create_topic(self.chat_id, name)
+            card.thread_id, card.message_id, card.with_photo = await self._post(
+                ticket, text, buttons, thread_id=card.thread_id, photo=photo
             )
-            card.thread_id, card.message_id, card.with_photo = thread_id, message_id, with_photo
-            card.shown_status = ticket.status
-            session.add(card)
+        except Exception as error:  # the outbox retries the card; what was created stays recorded
+            return error
+        card.shown_status = ticket.status
+        return None
 
     async def _post(
-        self, ticket: Ticket, text: str, buttons: Rows, *, thread_id: int | None
+        self, ticket: Ticket, text: str, buttons: Rows, *, thread_id: int | None, photo: bytes | None = None
     ) -> tuple[int | None, int, bool]:
         chat = self.chat_id
-        photo = await self._photo_of(ticket)
+        photo = photo or await self._photo_of(ticket)
         if self.support.topics and thread_id is None:
             thread_id = await self.messenger.create_topic(chat, self.renderer.topic_name(ticket))
         try:
@@ -320,7 +354,7 @@ class CardPublisher:
             mime_type = await evidence_mime_type(session, ticket)
         if mime_type is not None and not mime_type.startswith("image/"):
             return None
-        return self.evidence.load(ticket.evidence_sha256)
+        return await self.evidence.load(ticket.evidence_sha256)
 
     async def place_of(self, ticket_id: int) -> tuple[int | None, int | None]:
         """Where a message about a ticket goes: its topic, or as a reply to its card."""

@@ -6,6 +6,7 @@ a scenario fails at teardown if it sent something else than the first (tests/e2e
 
 import asyncio
 import io
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,8 @@ NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 16:00 in Asia/Shanghai
 # The sweeps and the outbox drain tick this often here (every second or more in production), so a test
 # that moved the clock or caused a message waits milliseconds, not a second, for the bot to notice.
 QUICK_TICK = timedelta(milliseconds=100)
+WEBHOOK_SECRET = "sandbox_webhook-secret"
+WEBHOOK_RETRY = 0.05  # seconds before the sandbox retries a refused webhook POST
 
 
 # A test whose bot sends in an order that legitimately varies within a chat (a race it provokes) compares
@@ -131,6 +134,16 @@ class BotHarness:
         self.clock = Clock(NOW)
         self.running: RunningBot | None = None
         self.overrides: dict = {"quiet_hours": "off", "sweep_interval": QUICK_TICK}
+        self.webhook_url = ""
+
+    def serve_webhook(self) -> None:
+        """Start in BOT_MODE=webhook from now on, serving HTTP on a free local port the sandbox posts to."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.webhook_url = f"http://127.0.0.1:{port}/telegram/webhook"
+        self.overrides.update(bot_mode="webhook", webhook_url=self.webhook_url, webhook_secret=WEBHOOK_SECRET,
+                              http_host="127.0.0.1", http_port=port)
 
     async def start(self) -> RunningBot:
         settings = load_settings(
@@ -206,13 +219,17 @@ def runtime(request) -> str:
 
 @pytest.fixture(params=["sqlite"])
 async def harness(request, sandbox, tmp_path, runtime) -> AsyncIterator[BotHarness]:
-    """The bot on SQLite (and, where a test asks for it, on PostgreSQL), its database already migrated."""
+    """The bot on SQLite (and, where a test asks for it, on PostgreSQL or in webhook mode on SQLite), its
+    database already migrated."""
     if request.param == "postgresql":
         pg = await emptied_postgres()
         bot = BotHarness(sandbox.url, tmp_path / "data", POSTGRES_URL, pg.engine_options(), runtime)
     else:
         path = await migrated_sqlite_file(tmp_path / "data" / "bot.sqlite3")
         bot = BotHarness(sandbox.url, tmp_path / "data", f"sqlite+aiosqlite:///{path}", {}, runtime)
+    if request.param == "webhook":
+        bot.serve_webhook()
+        sandbox.state.webhook.retry_delay = WEBHOOK_RETRY
     await bot.start()
     yield bot
     if bot.running:

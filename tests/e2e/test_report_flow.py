@@ -72,7 +72,7 @@ async def test_a_confirmed_duplicate_in_english(harness, payer: Payer):
     assert stored.paid_at == datetime(2026, 11, 26, 6, 32, tzinfo=UTC)
     assert stored.evidence_sha256 == hashlib.sha256(picture).hexdigest()
     evidence = harness.running.services.evidence
-    assert evidence.load(stored.evidence_sha256) == picture
+    assert await evidence.load(stored.evidence_sha256) == picture
     async with harness.running.services.db.transaction() as session:
         matched = await matches_of(session, ticket_id=stored.id)
     assert sorted((m.transaction_id, m.role) for m in matched) == [("tx1", "original"),

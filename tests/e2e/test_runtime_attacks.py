@@ -167,6 +167,9 @@ async def test_sigterm_with_an_update_in_hand_finishes_it(sandbox, client, tmp_p
                                                    stderr=subprocess.STDOUT)
     try:
         payer = await Payer(client, 4005).join()
+        hello = await client.send_text(payer.id, "/help")  # a process starting on a busy machine: slow
+        after = hello["message"]["message_id"]
+        await client.wait_for_bot_messages(payer.id, after_message_id=after, timeout=60)
         await at_step(payer, "order")
         await client.inject_fault("sendMessage", error_code=429, retry_after=3, chat_id=payer.id)
         sent = await client.send_text(payer.id, "A1")

@@ -6,6 +6,7 @@ import struct
 import zlib
 from datetime import UTC, datetime
 
+import pytest
 from PIL import Image
 from sqlmodel import select
 
@@ -17,6 +18,7 @@ from handlers.texts import Texts
 from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, Evidence, Ticket
 from tests.doubles import Clock
+from tests.evidence.stores import StoreUnderTest, s3_bucket, s3_endpoint  # noqa: F401 (fixtures)
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 PAYER = Person(1001, first_name="Ann", language_code="en")
@@ -109,8 +111,8 @@ class DeskPayer:
         return TEXTS.get(self.locale, key, **params)
 
 
-def make_desk(db, tmp_path, files, clock=None, policy=None, **rules) -> PayerDesk:
-    return PayerDesk(db, TEXTS, IntakeRules(**rules), EvidenceFiles(tmp_path / "evidence"), files,
+def make_desk(db, tmp_path, files, clock=None, policy=None, evidence=None, **rules) -> PayerDesk:
+    return PayerDesk(db, TEXTS, IntakeRules(**rules), evidence or EvidenceFiles(tmp_path / "evidence"), files,
                      clock or Clock(NOW), "en", policy)
 
 
@@ -136,3 +138,12 @@ async def file_ticket(db, sha256: str, *, user_id: int = PAYER.id, number: int =
         session.add(Ticket(reference=f"RF-GC{number:04d}", user_id=user_id, chat_id=user_id, locale="en",
                            amount_minor=9900, currency="CNY", paid_at=NOW, status="needs_review",
                            report_key=f"key{number}", evidence_sha256=sha256, created_at=NOW, updated_at=NOW))
+
+
+@pytest.fixture(params=["local", "s3"])
+def stores(request, tmp_path) -> StoreUnderTest:
+    """Each evidence store in turn: the local folder, then a bucket on the test S3 server."""
+    if request.param == "local":
+        return StoreUnderTest.local(tmp_path / "evidence")
+    endpoint, bucket = request.getfixturevalue("s3_endpoint"), request.getfixturevalue("s3_bucket")
+    return StoreUnderTest.s3(endpoint, bucket)

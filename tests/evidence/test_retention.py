@@ -1,4 +1,7 @@
-"""Unused screenshots go after the retention, filed ones stay; one payer's stored screenshots are capped."""
+"""Unused screenshots go after the retention, filed ones stay; one payer's stored screenshots are capped.
+
+The clean-up runs against each evidence store: the local folder and an S3 bucket (moto, over HTTP).
+"""
 
 import os
 from datetime import datetime, timedelta
@@ -7,7 +10,6 @@ import pytest
 from sqlalchemy import update
 
 from handlers.evidence.cleanup import EvidenceCollector
-from storage.evidence_files import EvidenceFiles
 from storage.models import Conversation, OutboxMessage, OutboxStatus
 from storage.outbox import enqueue
 from storage.tickets import record_evidence
@@ -22,8 +24,8 @@ from tests.evidence.conftest import (
     image,
     make_desk,
     step_of,
-    stored_files,
 )
+from tests.evidence.stores import StoreUnderTest
 
 RETENTION = timedelta(days=7)
 OLD, YOUNG = NOW - RETENTION - timedelta(hours=1), NOW - RETENTION + timedelta(hours=1)
@@ -35,25 +37,21 @@ def picture() -> bytes:
     return image("PNG", (12, 12), (next(colours), 0, 0))
 
 
-def age(files: EvidenceFiles, sha256: str, at: datetime) -> None:
-    os.utime(files.path_of(sha256), (at.timestamp(), at.timestamp()))
-
-
-async def keep(db, files: EvidenceFiles, *, at: datetime, uploaded_by: int = PAYER.id,
+async def keep(db, files: StoreUnderTest, *, at: datetime, uploaded_by: int = PAYER.id,
                data: bytes | None = None) -> str:
     """Screenshot bytes stored and recorded as received at `at`."""
     data = data or picture()
-    sha256 = files.save(data)
-    age(files, sha256, at)
+    sha256 = await files.store.save(data)
+    files.age(sha256, at)
     async with db.transaction() as session:
         await record_evidence(session, sha256=sha256, mime_type="image/png", size=len(data),
                               uploaded_by=uploaded_by, now=at)
     return sha256
 
 
-def file_only(files: EvidenceFiles, *, at: datetime) -> str:
-    sha256 = files.save(picture())
-    age(files, sha256, at)
+async def file_only(files: StoreUnderTest, *, at: datetime) -> str:
+    sha256 = await files.store.save(picture())
+    files.age(sha256, at)
     return sha256
 
 
@@ -71,12 +69,12 @@ async def message_with_photo(db, sha256: str, *, status: OutboxStatus) -> None:
                            .values(status=status))
 
 
-def collector(db, files: EvidenceFiles, **options) -> EvidenceCollector:
-    return EvidenceCollector(db, files, Clock(NOW), **{"retention": RETENTION, **options})
+def collector(db, files: StoreUnderTest, **options) -> EvidenceCollector:
+    return EvidenceCollector(db, files.store, Clock(NOW), **{"retention": RETENTION, **options})
 
 
-async def test_unused_screenshots_go_after_the_retention_and_everything_in_use_stays(db, tmp_path):
-    files = EvidenceFiles(tmp_path / "evidence")
+async def test_unused_screenshots_go_after_the_retention_and_everything_in_use_stays(db, stores):
+    files = stores
     filed = await keep(db, files, at=OLD)
     await file_ticket(db, filed)
     abandoned = await keep(db, files, at=OLD)
@@ -87,16 +85,17 @@ async def test_unused_screenshots_go_after_the_retention_and_everything_in_use_s
     await message_with_photo(db, unsent, status=OutboxStatus.PENDING)
     sent = await keep(db, files, at=OLD)
     await message_with_photo(db, sent, status=OutboxStatus.SENT)
-    stray = file_only(files, at=OLD)
-    young_stray = file_only(files, at=YOUNG)
-    filed_without_row = file_only(files, at=OLD)
+    stray = await file_only(files, at=OLD)
+    young_stray = await file_only(files, at=YOUNG)
+    filed_without_row = await file_only(files, at=OLD)
     await file_ticket(db, filed_without_row, number=2)
-    half_written = files.root / "ab" / ".incoming-crashed"
-    half_written.parent.mkdir(parents=True, exist_ok=True)
-    half_written.write_bytes(b"\x89PNG")
-    os.utime(half_written, (OLD.timestamp(), OLD.timestamp()))
+    if files.root is not None:  # a crash mid-write; an S3 PUT is atomic and leaves nothing
+        half_written = files.root / "ab" / ".incoming-crashed"
+        half_written.parent.mkdir(parents=True, exist_ok=True)
+        half_written.write_bytes(b"\x89PNG")
+        os.utime(half_written, (OLD.timestamp(), OLD.timestamp()))
 
-    sizes = {sha256: files.path_of(sha256).stat().st_size for sha256 in (abandoned, sent, stray)}
+    sizes = {sha256: files.size(sha256) for sha256 in (abandoned, sent, stray)}
 
     cleanup = await collector(db, files).collect()
 
@@ -104,41 +103,42 @@ async def test_unused_screenshots_go_after_the_retention_and_everything_in_use_s
         (abandoned, sizes[abandoned], PAYER.id), (sent, sizes[sent], PAYER.id)
     }
     assert cleanup.files_without_row == [stray]
-    assert cleanup.half_written_files == 1 and not half_written.exists()
+    if files.root is not None:
+        assert cleanup.half_written_files == 1 and not half_written.exists()
     assert cleanup.bytes_freed == sum(sizes.values())
-    assert set(stored_files(tmp_path)) == {filed, young, in_progress, unsent, young_stray, filed_without_row}
+    assert set(files.hashes()) == {filed, young, in_progress, unsent, young_stray, filed_without_row}
     assert {row.sha256 for row in await evidence_rows(db)} == {filed, young, in_progress, unsent}
     assert (await collector(db, files).collect()).rows == []  # nothing more to do
 
 
-async def test_a_screenshot_received_again_counts_from_then(db, tmp_path):
-    files = EvidenceFiles(tmp_path / "evidence")
+async def test_a_screenshot_received_again_counts_from_then(db, stores):
+    files = stores
     data = picture()
     sha256 = await keep(db, files, at=OLD, uploaded_by=PAYER.id, data=data)
-    assert files.save(data) == sha256  # another payer sends the very same bytes: the file is touched …
+    assert await files.store.save(data) == sha256  # another payer sends the very same bytes: touched …
     async with db.transaction() as session:  # … and the row moves to now, its first sender kept
         await record_evidence(session, sha256=sha256, mime_type="image/png", size=len(data), uploaded_by=3003,
                               now=NOW)
     assert (await collector(db, files).collect()).rows == []
     [row] = await evidence_rows(db)
     assert (row.uploaded_by, row.created_at) == (PAYER.id, NOW)
-    assert stored_files(tmp_path) == [sha256]
+    assert files.hashes() == [sha256]
 
 
-async def test_many_are_removed_in_small_transactions(db, tmp_path):
-    files = EvidenceFiles(tmp_path / "evidence")
+async def test_many_are_removed_in_small_transactions(db, stores):
+    files = stores
     abandoned = {await keep(db, files, at=OLD) for _ in range(5)}
     cleanup = await collector(db, files, batch=2).collect()
     assert {row.sha256 for row in cleanup.rows} == abandoned
-    assert await evidence_rows(db) == [] and stored_files(tmp_path) == []
+    assert await evidence_rows(db) == [] and files.hashes() == []
 
 
-async def test_retention_off_keeps_every_screenshot(db, tmp_path):
-    files = EvidenceFiles(tmp_path / "evidence")
-    kept = {await keep(db, files, at=OLD), file_only(files, at=OLD)}
+async def test_retention_off_keeps_every_screenshot(db, stores):
+    files = stores
+    kept = {await keep(db, files, at=OLD), await file_only(files, at=OLD)}
     cleanup = await collector(db, files, retention=None).collect()
     assert cleanup.rows == [] and cleanup.files_without_row == []
-    assert set(stored_files(tmp_path)) == kept
+    assert set(files.hashes()) == kept
 
 
 # --- the per-payer quota, at the desk ---------------------------------------------------------
@@ -158,17 +158,18 @@ async def fill_quota(db, *, quota: int, user_id: int = PAYER.id, leave: int) -> 
 QUOTA = 1024 * 1024
 
 
-async def test_a_screenshot_past_the_payers_quota_is_refused(db, tmp_path):
+async def test_a_screenshot_past_the_payers_quota_is_refused(db, tmp_path, stores):
     shot = picture()
     await fill_quota(db, quota=QUOTA, leave=len(shot) - 1)
-    payer = DeskPayer(make_desk(db, tmp_path, Downloads({"shot": shot}), evidence_quota_bytes=QUOTA))
+    payer = DeskPayer(make_desk(db, tmp_path, Downloads({"shot": shot}), evidence=stores.store,
+                                evidence_quota_bytes=QUOTA))
     await payer.reach_screenshot_step()
     reply = await payer.photo("shot")
     refusal = payer.says("screenshot.quota_full", max_mb=1)
     assert reply.text == f"⚠️ {refusal}\n\n{payer.says('ask.screenshot')}"
     assert "1 MB" in reply.text
     assert await step_of(db) == "screenshot"
-    assert len(await evidence_rows(db)) == 2 and stored_files(tmp_path) == []
+    assert len(await evidence_rows(db)) == 2 and stores.hashes() == []
 
 
 async def test_exactly_at_the_quota_is_accepted(db, tmp_path):
@@ -191,8 +192,7 @@ async def test_filed_screenshots_and_other_payers_do_not_count(db, tmp_path):
 
 async def test_bytes_already_stored_take_no_more_room(db, tmp_path):
     shot = picture()
-    files = EvidenceFiles(tmp_path / "evidence")
-    await keep(db, files, at=YOUNG, data=shot)
+    await keep(db, StoreUnderTest.local(tmp_path / "evidence"), at=YOUNG, data=shot)
     async with db.transaction() as session:
         await record_evidence(session, sha256="f" * 64, mime_type="image/png", size=QUOTA,
                               uploaded_by=PAYER.id, now=YOUNG)
@@ -202,19 +202,19 @@ async def test_bytes_already_stored_take_no_more_room(db, tmp_path):
 
 
 @pytest.mark.parametrize("cancel", [True, False])
-async def test_a_cancelled_reports_screenshot_goes_after_the_retention(db, tmp_path, cancel):
+async def test_a_cancelled_reports_screenshot_goes_after_the_retention(db, tmp_path, cancel, stores):
     clock = Clock(NOW)
     shot = picture()
-    desk = make_desk(db, tmp_path, Downloads({"shot": shot}), clock=clock)
+    desk = make_desk(db, tmp_path, Downloads({"shot": shot}), clock=clock, evidence=stores.store)
     payer = DeskPayer(desk)
     await payer.reach_screenshot_step()
     await payer.photo("shot")
     if cancel:
         await payer.press("cancel")
-    [sha256] = stored_files(tmp_path)
-    age(desk.evidence, sha256, NOW)
+    [sha256] = stores.hashes()
+    stores.age(sha256, NOW)
     later = Clock(NOW + RETENTION + timedelta(minutes=1))
     cleanup = await EvidenceCollector(db, desk.evidence, later, RETENTION).collect()
     gone = [row.sha256 for row in cleanup.rows]
     assert gone == ([sha256] if cancel else [])
-    assert stored_files(tmp_path) == ([] if cancel else [sha256])
+    assert stores.hashes() == ([] if cancel else [sha256])

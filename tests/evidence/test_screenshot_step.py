@@ -9,6 +9,7 @@ import pytest
 from handlers.events import Attachment, EventKind, Person
 from handlers.evidence.images import MAX_IMAGE_BYTES
 from storage.conversations import lock_conversation
+from storage.evidence_files import EvidenceFiles
 from storage.models import Ticket
 from storage.outbox import messages_to
 from tests.conftest import make_sqlite
@@ -135,6 +136,32 @@ async def test_the_screenshot_is_downloaded_with_no_transaction_open(db, tmp_pat
     assert files.asked == ["shot"] and files.inside_a_transaction == []
     assert reply.text.startswith(payer.says("ack.screenshot"))
     assert [row.uploaded_by for row in await evidence_rows(db)] == [PAYER.id]
+
+
+class WatchfulStore(EvidenceFiles):
+    """An evidence store that checks, while "writing to S3", that the conversation row is not held."""
+
+    def __init__(self, db, root):
+        super().__init__(root)
+        self.db = db
+        self.inside_a_transaction: list[str] = []
+
+    async def save(self, data: bytes) -> str:
+        try:
+            async with asyncio.timeout(3):
+                async with self.db.transaction() as session:
+                    await lock_conversation(session, user_id=PAYER.id, chat_id=PAYER.id, now=NOW)
+        except TimeoutError:
+            self.inside_a_transaction.append("save")
+        return await super().save(data)
+
+
+async def test_the_screenshot_is_stored_with_no_transaction_open(db, tmp_path):
+    store = WatchfulStore(db, tmp_path / "evidence")
+    payer = DeskPayer(make_desk(db, tmp_path, Downloads({"shot": image("PNG")}), evidence=store))
+    await payer.reach_screenshot_step()
+    assert (await payer.photo("shot")).text.startswith(payer.says("ack.screenshot"))
+    assert store.inside_a_transaction == [] and len(list(store.root.glob("*/*"))) == 1
 
 
 class CancellingDownloads(Downloads):

@@ -1,5 +1,6 @@
 """Delivering broadcasts at desk level: one row per subscriber, progress, report, the weekly tip."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -271,6 +272,15 @@ async def test_the_weekly_tip_is_the_next_library_tip(db):
     clock.now = NOW + timedelta(days=14)
     assert (await weekly.queue_weekly_tip()).tip_number == 3
     assert await weekly.start_due() != []
+
+
+async def test_instances_firing_the_weekly_cron_at_once_queue_one_tip(db):
+    await seed(db)
+    queued = await asyncio.gather(*(starter(db).queue_weekly_tip() for _ in range(3)))
+    assert sorted(b is None for b in queued) == [False, True, True]
+    async with db.transaction() as session:
+        weekly = (await session.exec(select(Broadcast).where(Broadcast.source == "weekly"))).all()
+    assert len(weekly) == 1
 
 
 async def test_the_weekly_tip_goes_round_the_library(db):

@@ -391,7 +391,8 @@ async def test_refused_requests_change_nothing(desk, reference, body, options, a
 
 async def test_health_check(desk):
     async with desk.http.get(f"{desk.url}/healthz") as response:
-        assert (response.status, await response.text()) == (200, "ok")
+        assert (response.status, await response.json()) == (
+            200, {"ok": True, "database": "reachable", "scheduler": "off"})
 
 
 async def test_a_deeply_nested_body_is_a_bad_request(desk):

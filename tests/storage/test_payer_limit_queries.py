@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from storage.models import Ticket
-from storage.tickets import add_ticket, count_open_tickets, recent_filing_times
+from storage.tickets import add_ticket, count_open_tickets, filing_record, recent_filing_times
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -30,3 +30,22 @@ async def test_open_tickets_and_recent_filings_of_one_payer(db):
         bounded = await recent_filing_times(session, user_id=7, since=NOW - timedelta(hours=24), limit=2)
     assert [NOW - at for at in window] == [timedelta(hours=h) for h in (0, 5, 10, 15, 20)]
     assert [NOW - at for at in bounded] == [timedelta(hours=0), timedelta(hours=5)]
+
+
+async def test_one_query_gives_both_figures(db):
+    """The desk's single query agrees with the two it replaces, an open ticket outside the window included."""
+    statuses = ["needs_review", "refunded", "verified", "rejected", "needs_info", "cancelled",
+                "refund_pending"]
+    for number, status in enumerate(statuses):
+        await file(db, number=number, user_id=7, status=status, hours_ago=number * 7)  # 0 … 42 hours ago
+    since = NOW - timedelta(hours=24)
+    async with db.transaction() as session:
+        for limit in (1, 2, 10):
+            record = await filing_record(session, user_id=7, since=since, limit=limit)
+            assert record.open_count == await count_open_tickets(session, user_id=7)
+            assert record.recent == await recent_filing_times(session, user_id=7, since=since, limit=limit)
+            assert record.open_order_keys == frozenset()  # these tickets have no order number
+        nobody = await filing_record(session, user_id=9, since=since, limit=5)
+    assert (nobody.open_count, nobody.recent, nobody.open_order_keys) == (0, [], frozenset())
+    assert record.open_count == 4
+    assert [NOW - at for at in record.recent] == [timedelta(hours=h) for h in (0, 7, 14, 21)]
