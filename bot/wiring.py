@@ -126,17 +126,20 @@ class Services:
 
     def delivery(self, messenger: Messenger) -> DeliveryWorker:
         """The outbox worker sending through the runtime's messenger (cards included)."""
-        settings = self.settings
-        paid_rate = settings.broadcast_paid_rate if settings.broadcast_paid else None
-        policy = DeliveryPolicy(rate_per_second=settings.outbox_rate, lease=settings.outbox_lease,
-                                paid_broadcast_rate=paid_rate)
         secrets = (self.settings.bot_token, self.settings.merchant_webhook_secret, self.settings.link_secret)
         redact = Redactor(secret.get_secret_value() for secret in secrets)
         cards = self.card_publisher(messenger)
-        return DeliveryWorker(self.db, messenger, self.clock, policy, cards=cards, redact=redact,
-                              gate=self.rate_gate(policy))
+        return DeliveryWorker(self.db, messenger, self.clock, self.delivery_policy(), cards=cards,
+                              redact=redact, gate=self.rate_gate())
 
-    def rate_gate(self, policy: DeliveryPolicy) -> RateGate | None:
+    def delivery_policy(self) -> DeliveryPolicy:
+        """How fast the outbox sends (OUTBOX_RATE, the paid broadcast rate) and how long a claim lasts."""
+        settings = self.settings
+        paid_rate = settings.broadcast_paid_rate if settings.broadcast_paid else None
+        return DeliveryPolicy(rate_per_second=settings.outbox_rate, lease=settings.outbox_lease,
+                              paid_broadcast_rate=paid_rate)
+
+    def rate_gate(self) -> RateGate | None:
         """RATE_LIMIT_URL's gate shared by every instance (one per process); None: the worker's own."""
         url = self.settings.rate_limit_url.get_secret_value()
         if not url:
@@ -144,9 +147,12 @@ class Services:
         if self._gate is None:
             from bot.rate_redis import RedisGate
 
+            policy = self.delivery_policy()
+            bot_id = self.settings.bot_token.get_secret_value().partition(":")[0]
             self._gate = RedisGate(url, rate_per_second=policy.rate_per_second,
                                    per_chat_interval=policy.per_chat_interval,
-                                   paid_rate=policy.paid_broadcast_rate)
+                                   paid_rate=policy.paid_broadcast_rate,
+                                   prefix=f"refund-bot:{bot_id}:rate")  # bots sharing one Redis: each its own
         return self._gate
 
     def pruner(self) -> Pruner:

@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.runners.downloads import CappedBuffer
-from bot.runners.shared import with_retry
+from bot.runners.shared import SharedPause, with_retry
 from handlers.events import Button, ClearButtons, Document, Output, Photo, Reply, Toast
 from handlers.evidence.images import MAX_IMAGE_BYTES
 from handlers.ports import FileTooLarge, FileUnavailable, RetryAfter
@@ -34,7 +34,7 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     )
 
 
-def _with_retry(call):
+def _with_retry(call, shared: SharedPause | None):
     """The call retried on 429 by the runners' shared rule, aiogram's 429 told in the port's words."""
 
     async def once():
@@ -43,11 +43,17 @@ def _with_retry(call):
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
 
-    return with_retry(once)
+    return with_retry(once, shared=shared)
 
 
-async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int | None = None) -> str | None:
-    """Send replies (into the event's topic) and edits; return the toast for the pressed button, if any."""
+async def render(
+    bot: Bot, chat_id: int, outputs: list[Output], thread_id: int | None = None,
+    shared: SharedPause | None = None,
+) -> str | None:
+    """Send replies (into the event's topic) and edits; return the toast for the pressed button, if any.
+
+    `shared`: the 429 pause of every instance (RATE_LIMIT_URL), kept to and reported to.
+    """
     toast = None
     for output in outputs:
         try:
@@ -56,7 +62,8 @@ async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int |
                 await _with_retry(
                     lambda o=output, m=markup: bot.send_message(
                         chat_id, o.text, reply_markup=m, message_thread_id=thread_id
-                    )
+                    ),
+                    shared,
                 )
             elif isinstance(output, Photo):
                 await _with_retry(
@@ -65,7 +72,8 @@ async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int |
                         BufferedInputFile(o.data, "chart.png"),
                         caption=o.caption or None,
                         message_thread_id=thread_id,
-                    )
+                    ),
+                    shared,
                 )
             elif isinstance(output, Document):
                 await _with_retry(
@@ -74,7 +82,8 @@ async def render(bot: Bot, chat_id: int, outputs: list[Output], thread_id: int |
                         BufferedInputFile(o.data, o.file_name),
                         caption=o.caption or None,
                         message_thread_id=thread_id,
-                    )
+                    ),
+                    shared,
                 )
             elif isinstance(output, ClearButtons):
                 await bot.edit_message_reply_markup(

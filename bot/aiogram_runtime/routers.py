@@ -26,7 +26,7 @@ def payer_router(refund: RefundBot) -> Router:
         event = event_from_message(message, event_update.update_id)
         async with refund.in_flight, refund.turns(event.chat_id, event.person.id):
             outputs = await refund.payer.handle(event)
-            await render(bot, message.chat.id, outputs)
+            await render(bot, message.chat.id, outputs, shared=refund.shared_pause)
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
@@ -34,7 +34,7 @@ def payer_router(refund: RefundBot) -> Router:
         event = event_from_callback(query, event_update.update_id)
         async with refund.in_flight, refund.turns(event.chat_id, event.person.id):
             outputs = await refund.payer.handle(event)
-            toast = await render(bot, event.chat_id, outputs)
+            toast = await render(bot, event.chat_id, outputs, shared=refund.shared_pause)
             with suppress(TelegramBadRequest, TelegramRetryAfter):  # expired meanwhile, or no time to wait
                 await query.answer(toast)
 
@@ -60,7 +60,7 @@ def support_router(refund: RefundBot, chat_id: int) -> Router:
         event = event_from_message(message, event_update.update_id)
         async with refund.in_flight, refund.turns(event.chat_id, event.person.id):
             outputs = await refund.support.handle(event)
-            await render(bot, message.chat.id, outputs, event.thread_id)
+            await render(bot, message.chat.id, outputs, event.thread_id, shared=refund.shared_pause)
 
     @router.callback_query()
     async def on_card_button(query: CallbackQuery, bot: Bot, event_update: Update) -> None:
@@ -68,7 +68,7 @@ def support_router(refund: RefundBot, chat_id: int) -> Router:
         event = event_from_callback(query, event_update.update_id)
         async with refund.in_flight, refund.turns(event.chat_id, event.person.id):
             outputs = await refund.support.handle(event)
-            toast = await render(bot, event.chat_id, outputs, event.thread_id)
+            toast = await render(bot, event.chat_id, outputs, event.thread_id, shared=refund.shared_pause)
             with suppress(TelegramBadRequest, TelegramRetryAfter):
                 await query.answer(toast, show_alert=False)
 

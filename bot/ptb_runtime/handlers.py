@@ -75,16 +75,17 @@ class RefundUpdates(BaseHandler[Update, CallbackContext[Any, Any, Any, Any], Non
             event = event_from_callback(update.callback_query, update_id)
         async with refund.in_flight, refund.turns(event.chat_id, event.person.id):
             if check_result is Route.PAYER_MESSAGE:
-                await render(bot, event.chat_id, await refund.payer.handle(event))
+                await render(bot, event.chat_id, await refund.payer.handle(event), shared=refund.shared_pause)
             elif check_result is Route.PAYER_MEMBERSHIP:
                 await refund.payer.handle(event)
             elif check_result is Route.SUPPORT_MESSAGE:
                 outputs = await refund.support.handle(event)
-                await render(bot, event.chat_id, outputs, event.thread_id)
+                await render(bot, event.chat_id, outputs, event.thread_id, shared=refund.shared_pause)
             else:
                 in_group = check_result is Route.SUPPORT_BUTTON
                 outputs = await (refund.support if in_group else refund.payer).handle(event)
-                toast = await render(bot, event.chat_id, outputs, event.thread_id if in_group else None)
+                thread = event.thread_id if in_group else None
+                toast = await render(bot, event.chat_id, outputs, thread, shared=refund.shared_pause)
                 with suppress(BadRequest, RetryAfter):  # expired meanwhile, or no time to wait
                     await update.callback_query.answer(toast)
 

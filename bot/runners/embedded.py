@@ -16,7 +16,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.http_api import serve_bot_http
 from bot.in_flight import InFlight
-from bot.runners.shared import TelegramShell, build_ticker, shut_down, start_up
+from bot.runners.shared import SharedPause, TelegramShell, build_ticker, shut_down, start_up
 from bot.scheduler import Ticker
 from bot.webhook import WebhookIntake
 from bot.wiring import Services, build_services
@@ -77,6 +77,11 @@ class RefundBot:
     def support_chat_id(self) -> int | None:
         """The support group's chat id (None: the bot has no support group)."""
         return self.settings.support_chat_id
+
+    @property
+    def shared_pause(self) -> SharedPause | None:
+        """The 429 pause all instances keep to (RATE_LIMIT_URL), for direct replies; None: not shared."""
+        return self.services.rate_gate() if self.services is not None else None
 
     @property
     def payer(self) -> PayerDesk:

@@ -108,15 +108,32 @@ async def shut_down(ticker: Ticker | None, in_flight: InFlight) -> None:
         await in_flight.drained(None)
 
 
+class SharedPause(Protocol):
+    """The 429 pause every instance of the bot keeps to (RATE_LIMIT_URL's gate)."""
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody sends for `seconds`."""
+        ...
+
+    async def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when none)."""
+        ...
+
+
 async def with_retry(
     send: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS,
-    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep, shared: SharedPause | None = None,
 ) -> T:
-    """Send a direct reply, waiting out Telegram's 429s (RetryAfter) up to `attempts` tries in all."""
+    """Send a direct reply, waiting out Telegram's 429s (RetryAfter) up to `attempts` tries in all; with
+    `shared`, a pause another instance reported first, and this one's 429 reported to all."""
     for attempt in range(1, attempts + 1):
+        if shared is not None and (left := await shared.paused_for()) > 0:
+            await sleep(left)
         try:
             return await send()
         except RetryAfter as error:  # a reply to what the person just did is worth waiting for
+            if shared is not None:
+                await shared.pause(error.seconds)
             if attempt == attempts:
                 raise
             await sleep(error.seconds)

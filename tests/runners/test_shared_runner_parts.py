@@ -105,6 +105,32 @@ async def test_a_reply_refused_three_times_gives_up_with_the_429():
     assert send.calls == 3 and waits == [2, 4]
 
 
+class Pause:
+    """The shared pause of every instance, as another instance left it."""
+
+    def __init__(self, left: float):
+        self.left, self.reported = left, []
+
+    async def paused_for(self) -> float:
+        left, self.left = self.left, 0.0
+        return left
+
+    async def pause(self, seconds: float) -> None:
+        self.reported.append(seconds)
+
+
+async def test_a_reply_sits_out_a_pause_another_instance_reported_and_reports_its_own_429():
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    shared = Pause(left=1.5)
+    send = Flaky(refusals=1)
+    assert await with_retry(send, sleep=sleep, shared=shared) == "sent"
+    assert waits == [1.5, 2] and shared.reported == [2] and send.calls == 2
+
+
 def test_the_registry_has_both_runtimes_and_names_what_is_missing():
     assert set(RUNNERS) == {"aiogram", "ptb"}
     assert runner_factory("ptb") is RUNNERS["ptb"]
