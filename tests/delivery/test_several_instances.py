@@ -72,6 +72,11 @@ async def test_three_instances_share_one_rate_and_each_chats_spacing(instances, 
         total = await seed(instances[0], 72, extra_to_one=3)
         senders = workers(instances, messengers, Clock(NOW), gates)
         sent = await asyncio.gather(*(sender.drain() for sender in senders))
+        for _ in range(3):  # as the ticker does: what one drain left for a chat goes at the next tick
+            if sum(sent) == total:
+                break
+            more = await asyncio.gather(*(sender.drain() for sender in senders))
+            sent = [before + after for before, after in zip(sent, more, strict=True)]
         stats, calls = await client.stats(), await client.calls("sendMessage")
     assert sum(sent) == total and all(sent)  # every instance took a share
     assert stats["rate_limited"] == 0 and sum(s.stats.rate_limited for s in senders) == 0
