@@ -3,6 +3,8 @@
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.e2e.conftest import Payer, image_bytes
 from tests.e2e.test_report_flow import CHARGE_1, CHARGE_2
 from tests.e2e.test_support_desk import ALICE, GROUP, body, card_like, last_id, next_matching
@@ -20,6 +22,8 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.transcript_skips_chats(GROUP, reason="the clock jumps 12 days for the clean-up: whether the SLA "
+                                                  "ping fires before the bot stops is the test's own race")
 async def test_screenshots_live_in_the_bucket_from_report_to_card_to_clean_up(
     harness, client, sandbox, s3_endpoint, s3_bucket  # noqa: F811 (fixtures imported above)
 ):
